@@ -1,0 +1,81 @@
+"""``python -m localcloud up|down|status [service ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from localcloud.processes import ServiceError
+from localcloud.services import all_services, mongo_answers
+from localcloud.settings import Settings
+
+ADDRESSES = {
+    "localstack": lambda s: s.localstack_url,
+    "mongo": lambda s: s.effective_mongodb_uri,
+    "spotlight": lambda s: s.spotlight_url,
+}
+
+
+def up(settings: Settings, names: list[str]) -> int:
+    services = all_services(settings)
+    for name in names or services:
+        if name not in services:
+            print(f"{name}: skipped ({'MONGODB_URI is set' if name == 'mongo' else 'unknown service'})")
+            continue
+        started = time.monotonic()
+        print(f"{name}: starting ...", flush=True)
+        try:
+            state = services[name].start()
+        except ServiceError as error:
+            print(f"{name}: FAILED: {error}", file=sys.stderr)
+            return 1
+        print(f"{name}: {state} at {ADDRESSES[name](settings)} ({time.monotonic() - started:.1f} s)")
+    if settings.mongodb_uri and not mongo_answers(settings.mongodb_uri):
+        print(f"mongo: MONGODB_URI={settings.mongodb_uri} does not answer", file=sys.stderr)
+        return 1
+    return 0
+
+
+def down(settings: Settings, names: list[str]) -> int:
+    services = all_services(settings)
+    for name in reversed(names or list(services)):
+        if name in services:
+            stopped = services[name].stop()
+            print(f"{name}: {'stopped' if stopped else 'was not running'}")
+    return 0
+
+
+def status(settings: Settings) -> int:
+    services = all_services(settings)
+    print(f"{'service':<11} {'state':<22} {'address':<34} log")
+    for name, service in services.items():
+        pid = service.pid()
+        if pid is not None:
+            state = f"running (pid {pid})"
+        elif service.ready():
+            state = "answering (external)"
+        else:
+            state = "stopped"
+        print(f"{name:<11} {state:<22} {ADDRESSES[name](settings):<34} {service.log_path}")
+    if "mongo" not in services:
+        reachable = "reachable" if mongo_answers(settings.effective_mongodb_uri) else "NOT reachable"
+        print(f"{'mongo':<11} {'external, ' + reachable:<22} {settings.effective_mongodb_uri:<34} -")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="localcloud", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("services", nargs="*", help="localstack, mongo, spotlight (default: all)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.command == "up":
+        return up(settings, args.services)
+    if args.command == "down":
+        return down(settings, args.services)
+    return status(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Background processes that are started once, found again by PID file, and stopped by PID.
+
+A PID file holds the PID and the kernel's start time of that process, so a recycled PID
+is never mistaken for ours. Stopping signals the process group the process leads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started or stopped; the message says what to read."""
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of a live (non-zombie) process, or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":
+        with contextlib.suppress(ChildProcessError):  # our own child: reap it
+            os.waitpid(pid, os.WNOHANG)
+        return None
+    return fields[19]
+
+
+def read_pid_file(path: Path) -> int | None:
+    """The PID recorded in ``path`` if that very process is still alive."""
+    try:
+        pid_text, _, start_time = path.read_text().strip().partition(" ")
+        pid = int(pid_text)
+    except (FileNotFoundError, ValueError):
+        return None
+    if process_start_time(pid) != start_time or not start_time:
+        return None
+    return pid
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{pid} {process_start_time(pid) or ''}\n")
+
+
+def stop_pid(pid: int, timeout: float, group: bool = True) -> None:
+    """SIGTERM, wait, then SIGKILL: the process (group) is gone when this returns."""
+    start_time = process_start_time(pid)
+    send = os.killpg if group else os.kill
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            send(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process_start_time(pid) != start_time:
+                return
+            time.sleep(0.05)
+    raise ServiceError(f"process {pid} survived SIGKILL")
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+@dataclass
+class ManagedProcess:
+    """One long-running service process with its PID file, log file and readiness probe."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    cwd: Path
+    run_dir: Path
+    ready: Callable[[], bool]
+    start_timeout: float = 60.0
+    stop_timeout: float = 10.0
+    after_stop: Callable[[], None] = field(default=lambda: None)
+
+    @property
+    def pid_path(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        return read_pid_file(self.pid_path)
+
+    def start(self) -> str:
+        """Starts the process unless it (or something answering for it) already runs."""
+        if self.pid() is not None:
+            self._wait_ready(None)
+            return "already running"
+        if self.ready():
+            return "already answering (not started by make; used as it is)"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            process = subprocess.Popen(
+                self.command,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        write_pid_file(self.pid_path, process.pid)
+        try:
+            self._wait_ready(process)
+        except ServiceError:
+            self.stop()
+            raise
+        return "started"
+
+    def _wait_ready(self, process: subprocess.Popen | None) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while not self.ready():
+            exited = process.poll() if process else (None if self.pid() else "?")
+            if exited is not None:
+                raise ServiceError(
+                    f"{self.name} exited (code {exited}) before it was ready; "
+                    f"log {self.log_path}:\n{tail(self.log_path)}"
+                )
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"{self.name} did not answer within {self.start_timeout:.0f} s; "
+                    f"log {self.log_path}:\n{tail(self.log_path)}"
+                )
+            time.sleep(0.1)
+
+    def stop(self) -> bool:
+        """Stops what this project started; returns False if nothing of ours was running."""
+        pid = self.pid()
+        stopped = False
+        if pid is not None:
+            stop_pid(pid, self.stop_timeout)
+            stopped = True
+        self.pid_path.unlink(missing_ok=True)
+        self.after_stop()
+        return stopped

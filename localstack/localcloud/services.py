@@ -1,0 +1,141 @@
+"""The three local services, as ManagedProcesses built from the Settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import urllib.request
+from pathlib import Path
+
+from localcloud.processes import ManagedProcess, read_pid_file, stop_pid
+from localcloud.settings import PROJECT_ROOT, Settings
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+SPOTLIGHT_DIR = PROJECT_ROOT / "localstack" / "spotlight"
+
+
+def http_answers(url: str, expect: bytes | None = None) -> bool:
+    try:
+        with _NO_PROXY.open(url, timeout=1) as response:
+            return response.status == 200 and (expect is None or expect in response.read())
+    except OSError:
+        return False
+
+
+def mongo_answers(uri: str) -> bool:
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    client = MongoClient(uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
+def _base_env() -> dict[str, str]:
+    """A clean environment: nothing of the caller's virtualenv or AWS profile leaks in."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def localstack(settings: Settings) -> ManagedProcess:
+    root = settings.local_dir / "localstack"
+    env = _base_env() | {
+        "GATEWAY_LISTEN": f"127.0.0.1:{settings.localstack_port}",
+        # hypercorn honours the host of GATEWAY_LISTEN (twisted binds 0.0.0.0)
+        "GATEWAY_SERVER": "hypercorn",
+        "DNS_ADDRESS": "0",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "DISABLE_EVENTS": "1",
+        # the machine has /.dockerenv; LocalStack must not believe it runs in its container
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": str(root / "filesystem"),
+        "TMPDIR": str(root / "tmp"),
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": settings.region,
+        "LAMBDA_RUNTIME_EXECUTOR": "process",
+        "LAMBDA_PROCESS_RUNTIME_PYTHON": str(settings.lambda_python),
+        "LAMBDA_PROCESS_EXECUTOR_DIR": str(settings.lambda_envs_dir),
+        "LAMBDA_KEEPALIVE_MS": str(settings.lambda_keepalive_ms),
+    }
+    for folder in ("filesystem", "tmp"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    return ManagedProcess(
+        name="localstack",
+        command=[str(settings.localstack_python), "-m", "localstack.runtime.main"],
+        env=env,
+        cwd=root,
+        run_dir=settings.local_dir / "run",
+        ready=lambda: http_answers(f"{settings.localstack_url}/_localstack/health", b'"lambda"'),
+        start_timeout=90,
+        stop_timeout=15,
+        after_stop=lambda: stop_lambda_environments(settings),
+    )
+
+
+def stop_lambda_environments(settings: Settings) -> int:
+    """Stops every execution environment the executor left behind, by its PID files."""
+    stopped = 0
+    for pid_file in sorted(settings.lambda_envs_dir.glob("envs/*/*.pid")):
+        pid = read_pid_file(pid_file)
+        if pid is not None:
+            stop_pid(pid, timeout=2)
+            stopped += 1
+    shutil.rmtree(settings.lambda_envs_dir / "envs", ignore_errors=True)
+    return stopped
+
+
+def mongo(settings: Settings) -> ManagedProcess:
+    data = settings.local_dir / "mongo" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    return ManagedProcess(
+        name="mongo",
+        command=[
+            str(Path(sys.executable).parent / "secantusd-py"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.mongo_port),
+            "--storage-path",
+            str(data),
+        ],
+        env=_base_env(),
+        cwd=settings.local_dir,
+        run_dir=settings.local_dir / "run",
+        ready=lambda: mongo_answers(settings.effective_mongodb_uri),
+        start_timeout=30,
+    )
+
+
+def spotlight(settings: Settings) -> ManagedProcess:
+    env = _base_env() | {
+        "SPOTLIGHT_HOST": "127.0.0.1",
+        "SPOTLIGHT_PORT": str(settings.spotlight_port),
+        "SPOTLIGHT_ALLOWED_ORIGINS": os.environ.get("SPOTLIGHT_ALLOWED_ORIGINS", ""),
+        "NODE_ENV": "production",
+    }
+    return ManagedProcess(
+        name="spotlight",
+        command=["node", str(SPOTLIGHT_DIR / "server.mjs")],
+        env=env,
+        cwd=SPOTLIGHT_DIR,
+        run_dir=settings.local_dir / "run",
+        ready=lambda: http_answers(f"{settings.spotlight_url}/health", b"OK"),
+        start_timeout=30,
+    )
+
+
+def all_services(settings: Settings) -> dict[str, ManagedProcess]:
+    """Services in start order; MongoDB is left out when MONGODB_URI names another server."""
+    services = {"localstack": localstack(settings), "spotlight": spotlight(settings)}
+    if settings.mongodb_uri is None:
+        services = {"mongo": mongo(settings)} | services
+    return services

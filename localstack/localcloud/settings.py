@@ -1,0 +1,67 @@
+"""Where the local cloud lives and which ports it uses; every value can be overridden."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"{name}={value!r} is not a TCP port (1-65535)")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Read once per command from the environment (see README, 'Configuration')."""
+
+    local_dir: Path  # state: PID files, logs, data
+    localstack_port: int
+    mongo_port: int
+    spotlight_port: int
+    mongodb_uri: str | None
+    lambda_keepalive_ms: int
+    region: str = "us-east-1"
+    tools_dir: Path = PROJECT_ROOT / ".local"  # the LocalStack and Lambda runtime environments
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            local_dir=Path(os.environ.get("LOCAL_DIR", PROJECT_ROOT / ".local")).resolve(),
+            localstack_port=_port("LOCALSTACK_PORT", 4566),
+            mongo_port=_port("MONGO_PORT", 27017),
+            spotlight_port=_port("SPOTLIGHT_PORT", 8969),
+            mongodb_uri=os.environ.get("MONGODB_URI") or None,
+            lambda_keepalive_ms=int(os.environ.get("LAMBDA_KEEPALIVE_MS", "600000")),
+            region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        )
+
+    @property
+    def localstack_python(self) -> Path:
+        return self.tools_dir / "venv-localstack" / "bin" / "python"
+
+    @property
+    def lambda_python(self) -> Path:
+        return self.tools_dir / "venv-lambda" / "bin" / "python"
+
+    @property
+    def lambda_envs_dir(self) -> Path:
+        """Where the executor keeps one folder (and pid file) per execution environment."""
+        return self.local_dir / "localstack" / "lambda-process"
+
+    @property
+    def localstack_url(self) -> str:
+        return f"http://127.0.0.1:{self.localstack_port}"
+
+    @property
+    def spotlight_url(self) -> str:
+        return f"http://127.0.0.1:{self.spotlight_port}"
+
+    @property
+    def effective_mongodb_uri(self) -> str:
+        return self.mongodb_uri or f"mongodb://127.0.0.1:{self.mongo_port}/"

@@ -1,0 +1,66 @@
+"""Session-wide local services for the tests, isolated from a developer's running stack.
+
+The tests start their own LocalStack, MongoDB server and Spotlight on other ports and under
+``.local/test-cloud``, each on first use, and stop them by PID at the end of the session;
+then they check that no process of theirs (services or Lambda environments) is left.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from localcloud.processes import ManagedProcess, process_start_time, read_pid_file
+from localcloud.services import localstack, mongo, spotlight
+from localcloud.settings import PROJECT_ROOT, Settings
+
+TEST_SETTINGS = Settings(
+    local_dir=PROJECT_ROOT / ".local" / "test-cloud",
+    localstack_port=int(os.environ.get("TEST_LOCALSTACK_PORT", "4599")),
+    mongo_port=int(os.environ.get("TEST_MONGO_PORT", "27099")),
+    spotlight_port=int(os.environ.get("TEST_SPOTLIGHT_PORT", "8999")),
+    mongodb_uri=None,
+    # short, so that a test can watch idle environments being reaped
+    lambda_keepalive_ms=int(os.environ.get("TEST_LAMBDA_KEEPALIVE_MS", "20000")),
+)
+
+
+def _run_service(service: ManagedProcess) -> Iterator[Settings]:
+    state = service.start()
+    assert state == "started", f"{service.name} for the tests must be our own process, got: {state}"
+    pid = service.pid()
+    try:
+        yield TEST_SETTINGS
+    finally:
+        leftovers = [(f.parent.name, read_pid_file(f)) for f in TEST_SETTINGS.lambda_envs_dir.glob("envs/*/*.pid")]
+        service.stop()
+        alive = [f"{service.name} pid {pid}"] if process_start_time(pid) else []
+        alive += [f"lambda environment {env} pid {p}" for env, p in leftovers if p and process_start_time(p)]
+        assert not alive, f"processes left after stopping {service.name}: {alive}"
+
+
+@pytest.fixture(scope="session")
+def cloud_settings() -> Settings:
+    return TEST_SETTINGS
+
+
+@pytest.fixture(scope="session")
+def localstack_server() -> Iterator[Settings]:
+    """A real LocalStack with the process executor, started for this test session."""
+    yield from _run_service(localstack(TEST_SETTINGS))
+
+
+@pytest.fixture(scope="session")
+def mongo_server() -> Iterator[str]:
+    """A real MongoDB wire-protocol server (SecantusDB) process; yields its URI."""
+    for settings in _run_service(mongo(TEST_SETTINGS)):
+        yield settings.effective_mongodb_uri
+
+
+@pytest.fixture(scope="session")
+def spotlight_server() -> Iterator[str]:
+    """Spotlight for this test session; yields its base URL."""
+    for settings in _run_service(spotlight(TEST_SETTINGS)):
+        yield settings.spotlight_url

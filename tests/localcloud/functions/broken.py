@@ -1,0 +1,7 @@
+"""Fails at import, as a function with a missing dependency does."""
+
+import module_that_does_not_exist  # noqa: F401
+
+
+def handler(event, context):
+    return "unreachable"

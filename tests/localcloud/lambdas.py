@@ -1,0 +1,104 @@
+"""Build and deploy small test functions and layers on the test LocalStack."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+FUNCTIONS = Path(__file__).parent / "functions"
+ROLE = "arn:aws:iam::000000000000:role/lambda-test-role"
+
+
+def zip_tree(entries: dict[str, Path]) -> bytes:
+    """A zip archive from {archive name: file or folder}."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, source in entries.items():
+            if source.is_dir():
+                for path in sorted(source.rglob("*")):
+                    if path.is_file() and "__pycache__" not in path.parts:
+                        archive.write(path, f"{name}/{path.relative_to(source)}")
+            else:
+                archive.write(source, name)
+    return buffer.getvalue()
+
+
+def function_zip(*modules: str) -> bytes:
+    return zip_tree({f"{module}.py": FUNCTIONS / f"{module}.py" for module in modules})
+
+
+def helper_layer_zip() -> bytes:
+    return zip_tree({"python/layer_helper.py": FUNCTIONS / "layer_helper.py"})
+
+
+def sentry_layer_zip() -> bytes:
+    """sentry-sdk and certifi from the dev environment (pure Python), packaged as a layer."""
+    import certifi
+    import sentry_sdk
+
+    return zip_tree(
+        {
+            "python/sentry_sdk": Path(sentry_sdk.__file__).parent,
+            "python/certifi": Path(certifi.__file__).parent,
+        }
+    )
+
+
+def publish_layer(lambda_client: Any, name: str, content: bytes) -> str:
+    return lambda_client.publish_layer_version(
+        LayerName=name, Content={"ZipFile": content}, CompatibleRuntimes=["python3.13"]
+    )["LayerVersionArn"]
+
+
+def deploy_function(
+    lambda_client: Any,
+    name: str,
+    handler: str,
+    code: bytes,
+    *,
+    layers: list[str] | None = None,
+    timeout: int = 3,
+    memory: int = 128,
+    env: dict[str, str] | None = None,
+) -> str:
+    try:
+        lambda_client.delete_function(FunctionName=name)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        pass
+    arn = lambda_client.create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=ROLE,
+        Handler=handler,
+        Code={"ZipFile": code},
+        Timeout=timeout,
+        MemorySize=memory,
+        Layers=layers or [],
+        Environment={"Variables": env or {}},
+    )["FunctionArn"]
+    lambda_client.get_waiter("function_active_v2").wait(FunctionName=name)
+    return arn
+
+
+def invoke(lambda_client: Any, name: str, event: dict | None = None) -> tuple[Any, str | None, str]:
+    """(decoded payload, FunctionError, the log tail with its REPORT line)."""
+    response = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event or {}), LogType="Tail")
+    payload = json.loads(response["Payload"].read() or b"null")
+    log_tail = base64.b64decode(response.get("LogResult", "")).decode(errors="replace")
+    return payload, response.get("FunctionError"), log_tail
+
+
+def report_line(log_tail: str) -> str:
+    return next(line for line in log_tail.splitlines() if line.startswith("REPORT RequestId:"))
+
+
+def report_fields(log_tail: str) -> dict[str, str]:
+    fields = {}
+    for part in report_line(log_tail).split("\t"):
+        key, _, value = part.partition(": ")
+        fields[key.strip()] = value.strip()
+    return fields
