@@ -1,0 +1,97 @@
+"""make up / down / status: idempotent starts, exact stops by PID, ports from the environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from localcloud.processes import process_start_time, read_pid_file, write_pid_file
+from localcloud.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.localstack
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """Environment for `python -m localcloud` on its own ports and state folder."""
+    env = os.environ | {
+        "PYTHONPATH": str(PROJECT_ROOT / "localstack"),
+        "LOCAL_DIR": str(tmp_path / "local"),
+        "LOCALSTACK_PORT": "4597",
+        "MONGO_PORT": "27097",
+        "SPOTLIGHT_PORT": "8997",
+    }
+    env.pop("MONGODB_URI", None)
+    yield env
+    subprocess.run([sys.executable, "-m", "localcloud", "down"], env=env, check=False, capture_output=True)
+
+
+def localcloud(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "localcloud", *args], env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def listening_on_loopback_only(port: int) -> bool:
+    lines = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True).stdout.splitlines()
+    addresses = [line.split()[3] for line in lines if line.split()[3].endswith(f":{port}")]
+    return bool(addresses) and all(a.startswith(("127.0.0.1:", "[::1]:")) for a in addresses)
+
+
+def test_up_is_idempotent_status_tells_and_down_leaves_no_process(cli_env, tmp_path):
+    first = localcloud(cli_env, "up")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count(": started at") == 3
+    run_dir = tmp_path / "local" / "run"
+    pids = {name: read_pid_file(run_dir / f"{name}.pid") for name in ("localstack", "mongo", "spotlight")}
+    assert all(pids.values()), pids
+    for port in (4597, 27097, 8997):
+        assert listening_on_loopback_only(port), f"port {port} must listen on 127.0.0.1 only"
+
+    again = localcloud(cli_env, "up")
+    assert again.returncode == 0 and again.stdout.count("already running") == 3
+    assert {name: read_pid_file(run_dir / f"{name}.pid") for name in pids} == pids
+
+    status = localcloud(cli_env, "status").stdout
+    for name, pid in pids.items():
+        assert f"running (pid {pid})" in status and str(run_dir / f"{name}.log") in status
+
+    down = localcloud(cli_env, "down")
+    assert down.returncode == 0 and down.stdout.count(": stopped") == 3
+    assert all(process_start_time(pid) is None for pid in pids.values())
+    assert "stopped" in localcloud(cli_env, "status").stdout
+
+
+def test_a_stale_pid_file_is_not_trusted(cli_env, tmp_path):
+    run_dir = tmp_path / "local" / "run"
+    run_dir.mkdir(parents=True)
+    # our own PID with a wrong start time stands for a PID recycled by another process
+    (run_dir / "spotlight.pid").write_text(f"{os.getpid()} 1\n")
+    result = localcloud(cli_env, "up", "spotlight")
+    assert result.returncode == 0 and "spotlight: started" in result.stdout
+    assert read_pid_file(run_dir / "spotlight.pid") != os.getpid()
+    assert process_start_time(os.getpid()) is not None, "down must never signal a PID it did not start"
+
+
+def test_a_port_taken_by_something_else_is_reported_not_killed(cli_env):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 8997))
+        blocker.listen()
+        result = localcloud(cli_env, "up", "spotlight")
+    assert result.returncode == 1
+    assert "spotlight: FAILED" in result.stderr and "spotlight.log" in result.stderr
+
+
+def test_write_and_read_pid_file_round_trip(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        write_pid_file(tmp_path / "child.pid", child.pid)
+        assert read_pid_file(tmp_path / "child.pid") == child.pid
+    finally:
+        child.kill()
+        child.wait()
+    assert read_pid_file(tmp_path / "child.pid") is None
