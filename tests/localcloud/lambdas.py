@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import zipfile
@@ -65,10 +66,8 @@ def deploy_function(
     memory: int = 128,
     env: dict[str, str] | None = None,
 ) -> str:
-    try:
+    with contextlib.suppress(lambda_client.exceptions.ResourceNotFoundException):
         lambda_client.delete_function(FunctionName=name)
-    except lambda_client.exceptions.ResourceNotFoundException:
-        pass
     arn = lambda_client.create_function(
         FunctionName=name,
         Runtime="python3.13",

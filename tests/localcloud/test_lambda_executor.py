@@ -78,7 +78,9 @@ def test_layers_import_from_opt_after_the_task_root(lambda_client, probe):
     task_root = result["env"]["LAMBDA_TASK_ROOT"]
     path = [entry for entry in result["sys_path"] if entry]
     assert path[0] == task_root
-    opt_entries = [entry for entry in path if entry.endswith(("/python", "/python/lib/python3.13/site-packages"))]
+    opt_entries = [
+        entry for entry in path if entry.endswith(("/python", "/python/lib/python3.13/site-packages"))
+    ]
     assert opt_entries[0].endswith("/python/lib/python3.13/site-packages")
     assert result["layer"].startswith(opt_entries[1])
     assert path.index(task_root) < path.index(opt_entries[0]) < path.index(opt_entries[1])
@@ -220,7 +222,9 @@ def _http_get(url: str) -> tuple[int, bytes]:
 
 def test_api_gateway_proxy_integration_invokes_the_function(lambda_client, helper_layer, localstack_server):
     name = f"api-{uuid.uuid4().hex[:8]}"
-    arn = deploy_function(lambda_client, name, "probe.api_handler", function_zip("probe"), layers=[helper_layer])
+    arn = deploy_function(
+        lambda_client, name, "probe.api_handler", function_zip("probe"), layers=[helper_layer]
+    )
     apigw = client(localstack_server, "apigateway")
     api_id = apigw.create_rest_api(name=name)["id"]
     root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]

@@ -50,5 +50,7 @@ def api_handler(event, context):
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps({"path": event.get("path"), "method": event.get("httpMethod"), "pid": os.getpid()}),
+        "body": json.dumps(
+            {"path": event.get("path"), "method": event.get("httpMethod"), "pid": os.getpid()}
+        ),
     }
