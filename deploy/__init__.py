@@ -1,0 +1,1 @@
+"""Deploying the product to the local cloud: seed data, stack, page. ``python -m deploy.<module>``."""

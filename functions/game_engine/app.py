@@ -1,0 +1,175 @@
+"""Game engine: the spin (CPU spike, timeout), the cold-start and the memory-leak scenarios."""
+
+import random
+import uuid
+from datetime import UTC, datetime
+
+from chalice import BadRequestError, ForbiddenError, NotFoundError
+from sentry_sdk.integrations.boto3 import Boto3Integration
+
+from engine import balance_client, cpu_work, memory_leak, reels, warmup
+from slot_common.data_model import GAME_HISTORY, GAMES, USERS
+from slot_common.modes import Mode, requested_mode, scenario_response
+from slot_common.mongo import database
+from slot_common.observability import init_sentry, invocation_count, record, tag
+from slot_common.service_app import ServiceApp, ServiceUnavailableError, json_body, positive_int
+from slot_common.settings import settings
+
+init_sentry(extra_integrations=[Boto3Integration()])
+if settings().eager_init:
+    warmup.preload()
+app = ServiceApp(app_name="game-engine")
+_rng = random.SystemRandom()
+
+
+def _require_dangerous_scenarios() -> None:
+    if not settings().dangerous_scenarios_enabled:
+        raise ForbiddenError("this scenario is disabled here (DANGEROUS_SCENARIOS_ENABLED=false)")
+
+
+def _spin_request() -> tuple[str, int, bool]:
+    body = json_body(app, required=("user_id", "bet"))
+    user_id = body["user_id"]
+    if not isinstance(user_id, str) or not 0 < len(user_id) <= 64:
+        raise BadRequestError("user_id must be a non-empty string of at most 64 characters")
+    bet = positive_int(body["bet"], "bet", maximum=settings().max_bet)
+    cpu_intensive = body.get("cpu_intensive", False)
+    if not isinstance(cpu_intensive, bool):
+        raise BadRequestError("cpu_intensive must be true or false")
+    return user_id, bet, cpu_intensive
+
+
+def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
+    """Work first, then money: a spin killed by a timeout has written nothing."""
+    db = database()
+    user = db[USERS].find_one({"_id": user_id}, {"balance": 1})
+    if user is None:
+        raise NotFoundError(f"user {user_id} not found")
+    if bet > user["balance"]:
+        raise BadRequestError(f"bet of {bet} exceeds the balance of {user['balance']}")
+    body: dict = {}
+    if cpu_limit is not None:
+        report = cpu_work.prime_report(cpu_limit, mode)
+        tag("calculation_method", "intensive" if mode is Mode.ANTIPATTERN else "normal")
+        if mode is Mode.ANTIPATTERN:
+            tag("performance.issue", "cpu_spike")
+            tag("antipattern", "trial_division")
+        record("cpu.calculations_performed", report.primes_found)
+        body["cpu"] = report.as_dict()
+    outcome = reels.spin(_rng)
+    spin_id = uuid.uuid4().hex
+    try:
+        balance = balance_client.change_balance(user_id, "debit", bet, f"{spin_id}:bet")["balance"]
+        if outcome.win:
+            balance = balance_client.change_balance(
+                user_id, "credit", outcome.payout(bet), f"{spin_id}:payout"
+            )["balance"]
+    except balance_client.BalanceRefusedError as refused:
+        if refused.status == 404:
+            raise NotFoundError(str(refused)) from None
+        raise BadRequestError(str(refused)) from None
+    except balance_client.BalanceServiceError as failed:
+        raise ServiceUnavailableError(str(failed)) from None
+    now = datetime.now(UTC)
+    db[GAMES].insert_one(
+        {
+            "spin_id": spin_id,
+            "user_id": user_id,
+            "bet": bet,
+            "win": outcome.win,
+            "payout": outcome.payout(bet),
+            "symbols": list(outcome.symbols),
+            "timestamp": now.timestamp(),
+        }
+    )
+    db[GAME_HISTORY].insert_one(
+        {
+            "game_id": f"game_{spin_id}",
+            "user_id": user_id,
+            "game_type": "slots",
+            "bet_amount": bet,
+            "payout": outcome.payout(bet),
+            "result": list(outcome.symbols),
+            "played_at": now.timestamp(),
+            "session_id": spin_id,
+        }
+    )
+    body.update(
+        {
+            "spin_id": spin_id,
+            "user_id": user_id,
+            "bet": bet,
+            "symbols": list(outcome.symbols),
+            "win": outcome.win,
+            "multiplier": outcome.multiplier,
+            "payout": outcome.payout(bet),
+            "balance": balance,
+        }
+    )
+    return body
+
+
+@app.route("/api/v1/spin", methods=["POST"])
+def spin():
+    user_id, bet, cpu_intensive = _spin_request()
+    mode = requested_mode(app)
+    limit = settings().cpu_spike_limit if cpu_intensive else None
+    body = _play(user_id, bet, limit, mode)
+    return scenario_response(body, scenario="cpu-spike" if cpu_intensive else "spin", mode=mode)
+
+
+@app.route("/api/v1/scenarios/timeout", methods=["POST"])
+def timeout_scenario():
+    """The CPU spike sized past the function's Timeout; the fix is the sieve on the same size."""
+    _require_dangerous_scenarios()
+    user_id, bet, _ = _spin_request()
+    mode = requested_mode(app)
+    config = settings()
+    limit = min(config.cpu_spike_limit * config.timeout_work_factor, config.cpu_spike_max_limit)
+    if mode is Mode.ANTIPATTERN:
+        tag("performance.issue", "timeout")
+    return scenario_response(_play(user_id, bet, limit, mode), scenario="timeout", mode=mode)
+
+
+def _cold_start_body() -> dict:
+    return {
+        "engine": "game-engine",
+        "symbols": list(reels.SYMBOLS),
+        "multipliers": reels.MULTIPLIERS,
+        "win_probability": round(reels.WIN_PROBABILITY, 6),
+        "target_rtp": reels.TARGET_RTP,
+    }
+
+
+@app.route("/api/v1/scenarios/cold-start/eager", methods=["GET"])
+def cold_start_eager():
+    """Deployed on the function with EAGER_INIT=true: its init did everything at import."""
+    if invocation_count() == 1:
+        tag("performance.issue", "slow_cold_start")
+        tag("antipattern", "eager_initialisation")
+    return scenario_response(_cold_start_body(), scenario="cold-start", mode=Mode.ANTIPATTERN)
+
+
+@app.route("/api/v1/scenarios/cold-start/lazy", methods=["GET"])
+def cold_start_lazy():
+    """The same answer from the lazily initialised function: nothing heavy was needed."""
+    return scenario_response(_cold_start_body(), scenario="cold-start", mode=Mode.OPTIMIZED)
+
+
+@app.route("/api/v1/scenarios/memory-leak", methods=["POST"])
+def memory_leak_scenario():
+    _require_dangerous_scenarios()
+    mode = requested_mode(app)
+    spins, seed = settings().leak_spins, 42
+    if mode is Mode.ANTIPATTERN:
+        tag("performance.issue", "memory_leak")
+        tag("antipattern", "unbounded_module_cache")
+        summary, cached = memory_leak.report_leaking(spins, seed)
+    else:
+        summary, cached = memory_leak.report_bounded(spins, seed)
+    rss = memory_leak.current_rss_mb()
+    record("memory.rss_mb", rss)
+    record("memory.cached_reports", cached)
+    response = scenario_response(summary, scenario="memory-leak", mode=mode)
+    response.headers["X-Memory-Mb"] = str(rss)
+    return response

@@ -1,0 +1,1 @@
+"""The user service's domain code: balances, game history, connection handling."""

@@ -1,0 +1,31 @@
+"""Collections, indexes and documents shared by the functions and the seed (database sentry_poc)."""
+
+from __future__ import annotations
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.database import Database
+
+USERS = "users"  # {_id: user id, username, balance, created_at, updated_at, applied_transactions}
+GAME_HISTORY = (
+    "game_history"  # {game_id, user_id, game_type, bet_amount, payout, result, played_at, session_id}
+)
+GAMES = "games"  # {user_id, bet, win, payout, symbols, timestamp (epoch seconds)}
+
+START_BALANCE = 1000
+RECENT_TRANSACTIONS = 200  # idempotency window kept on each user document
+
+INDEXES: dict[str, list[IndexModel]] = {
+    # the player's history, newest first; game_id is deliberately not indexed (see the N+1 scenario)
+    GAME_HISTORY: [IndexModel([("user_id", ASCENDING), ("played_at", DESCENDING)], name="user_played_at")],
+    GAMES: [
+        # the fix of the slow aggregation: a range on timestamp first
+        IndexModel([("timestamp", ASCENDING), ("user_id", ASCENDING)], name="timestamp_user"),
+        # player metrics
+        IndexModel([("user_id", ASCENDING), ("timestamp", DESCENDING)], name="user_timestamp"),
+    ],
+}
+
+
+def ensure_indexes(db: Database) -> None:
+    for collection, indexes in INDEXES.items():
+        db[collection].create_indexes(indexes)

@@ -1,0 +1,108 @@
+"""The one Sentry set-up of every function, cold-start marking, and the seed's tags and data.
+
+Nothing here is called inside a view: functions call ``init_sentry()`` once at import, and
+``slot_common.service_app`` marks each invocation. With neither SENTRY_DSN nor
+SENTRY_SPOTLIGHT set, Sentry stays off and every helper is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import sentry_sdk
+
+from slot_common.settings import settings
+
+
+def _process_started_at() -> float:
+    """Wall-clock start of this process (Linux): the beginning of the init phase."""
+    try:
+        with open("/proc/self/stat") as stat:
+            start_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as system:
+            boot = next(int(line.split()[1]) for line in system if line.startswith("btime"))
+        return boot + start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, StopIteration):
+        return time.time()
+
+
+_PROCESS_STARTED_AT = _process_started_at()
+_invocations = 0
+
+
+def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None) -> bool:
+    """Initialises the SDK with exactly the integrations these functions use.
+
+    Auto-enabling integrations stay off: each one costs import time on every cold start.
+    """
+    config = settings()
+    if not (config.sentry_dsn or config.sentry_spotlight or transport):
+        return False
+    from sentry_sdk.integrations.aws_lambda import AwsLambdaIntegration
+    from sentry_sdk.integrations.chalice import ChaliceIntegration
+    from sentry_sdk.integrations.pymongo import PyMongoIntegration
+
+    sentry_sdk.init(
+        dsn=config.sentry_dsn,
+        spotlight=config.sentry_spotlight,
+        transport=transport,
+        integrations=[
+            AwsLambdaIntegration(timeout_warning=True),
+            ChaliceIntegration(),
+            PyMongoIntegration(),
+            *extra_integrations,
+        ],
+        auto_enabling_integrations=False,
+        traces_sample_rate=config.traces_sample_rate,
+        # continuous profiling, running while a transaction runs (the CPU spike's frames)
+        profile_session_sample_rate=config.profiles_sample_rate,
+        profile_lifecycle="trace",
+        environment=config.sentry_environment,
+        release=config.sentry_release,
+    )
+    return True
+
+
+def current_transaction() -> Any:
+    span = sentry_sdk.get_current_span()
+    return span.containing_transaction if span is not None else None
+
+
+def mark_invocation() -> bool:
+    """Tags the running transaction with cold_start, and init duration on the cold one."""
+    global _invocations
+    _invocations += 1
+    cold = _invocations == 1
+    transaction = current_transaction()
+    if transaction is not None:
+        transaction.set_tag("cold_start", "true" if cold else "false")
+        transaction.set_data("faas.coldstart", cold)
+        if cold:
+            transaction.set_data("faas.init_duration_ms", round(init_duration_ms(), 2))
+    return cold
+
+
+def init_duration_ms() -> float:
+    """Time from process start to now; read on the first invocation it is the init phase."""
+    return (time.time() - _PROCESS_STARTED_AT) * 1000
+
+
+def invocation_count() -> int:
+    return _invocations
+
+
+def tag(name: str, value: str) -> None:
+    """A searchable tag on the transaction (performance.issue, antipattern, ...)."""
+    transaction = current_transaction()
+    if transaction is not None:
+        transaction.set_tag(name, value)
+
+
+def record(name: str, value: float | int) -> None:
+    """A number on the transaction (span data; the SDK's measurement API is deprecated)."""
+    transaction = current_transaction()
+    if transaction is not None:
+        transaction.set_data(name, value)

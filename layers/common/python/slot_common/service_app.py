@@ -1,0 +1,134 @@
+"""The Chalice app every function uses: JSON errors, 503 when MongoDB is down, cold starts.
+
+Applied once here instead of in every view: views raise Chalice's own errors
+(``BadRequestError``, ``NotFoundError``, ...) and this turns every error response, Chalice's
+own 404/405 included, into ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import sentry_sdk
+from chalice import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Response
+from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+
+from slot_common.observability import mark_invocation
+
+DATABASE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
+TRACE_HEADERS = ["sentry-trace", "baggage", "content-type"]
+
+
+class ServiceUnavailableError(ChaliceViewError):
+    STATUS_CODE = 503
+
+
+def cors_config() -> CORSConfig | None:
+    """CORS for the debug page's origin only (ALLOWED_ORIGIN), with Sentry's trace headers."""
+    origin = os.environ.get("ALLOWED_ORIGIN")
+    if not origin:
+        return None
+    return CORSConfig(
+        allow_origin=origin,
+        allow_headers=TRACE_HEADERS,
+        expose_headers=["x-db-queries", "x-scenario", "x-mode", "x-memory-mb"],
+        max_age=600,
+    )
+
+
+def _unavailable_when_database_is_down(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except DATABASE_ERRORS as error:
+            sentry_sdk.capture_exception(error)
+            raise ServiceUnavailableError(f"database unavailable: {type(error).__name__}") from error
+
+    return wrapped
+
+
+def _json_error_body(response: Response) -> Response:
+    """Chalice writes errors as {"Code", "Message"}; the API promises {"error": ...}."""
+    body = response.body
+    if isinstance(body, str) and response.status_code >= 400:
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if isinstance(body, dict) and "Message" in body and "Code" in body:
+        response.body = {"error": body["Message"], "code": body["Code"]}
+        response.headers["Content-Type"] = "application/json"
+    return response
+
+
+class ServiceApp(Chalice):
+    """Chalice with the project's cross-cutting behaviour registered once."""
+
+    def __init__(self, app_name: str) -> None:
+        super().__init__(app_name=app_name)
+        self.register_middleware(self._per_invocation, "all")
+
+    def route(self, path: str, **kwargs: Any) -> Callable[..., Any]:
+        kwargs.setdefault("cors", cors_config())
+        # Chalice answers 415 for other content types itself; json_body() answers 400 instead
+        kwargs.setdefault("content_types", ["*/*"])
+        register = super().route(path, **kwargs)
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            register(_unavailable_when_database_is_down(view))
+            return view
+
+        return decorator
+
+    @staticmethod
+    def _per_invocation(event: Any, get_response: Callable[[Any], Any]) -> Any:
+        mark_invocation()
+        response = get_response(event)
+        return _json_error_body(response) if isinstance(response, Response) else response
+
+
+def json_body(app: Chalice, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    request = app.current_request
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise BadRequestError("Content-Type must be application/json")
+    try:
+        body = json.loads(request.raw_body or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequestError("request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("request body must be a JSON object")
+    missing = [name for name in required if name not in body]
+    if missing:
+        raise BadRequestError(f"missing field(s): {', '.join(missing)}")
+    return body
+
+
+def positive_int(value: Any, name: str, maximum: int | None = None) -> int:
+    """A strictly positive integer (booleans and floats are refused), at most ``maximum``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequestError(f"{name} must be an integer")
+    if value <= 0:
+        raise BadRequestError(f"{name} must be greater than 0")
+    if maximum is not None and value > maximum:
+        raise BadRequestError(f"{name} must be at most {maximum}")
+    return value
+
+
+def query_int(app: Chalice, name: str, default: int, low: int, high: int) -> int:
+    raw = (app.current_request.query_params or {}).get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequestError(f"{name} must be an integer") from None
+    if not low <= value <= high:
+        raise BadRequestError(f"{name} must be between {low} and {high}")
+    return value

@@ -1,0 +1,69 @@
+"""Configuration from environment variables, read once per execution environment.
+
+Every variable is documented in docs/configuration.md; the defaults suit the local stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mongodb_uri: str
+    mongodb_database: str
+    mongo_timeout_ms: int
+    sentry_dsn: str | None
+    sentry_spotlight: str | None
+    sentry_environment: str
+    sentry_release: str | None
+    traces_sample_rate: float
+    profiles_sample_rate: float
+    max_bet: int
+    cpu_spike_limit: int
+    cpu_spike_max_limit: int
+    timeout_work_factor: int
+    leak_spins: int
+    eager_init: bool
+    dangerous_scenarios_enabled: bool
+    max_days: int
+    user_balance_function: str
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this execution environment (environment variables are fixed per version)."""
+    return Settings(
+        mongodb_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
+        mongodb_database=os.environ.get("MONGODB_DATABASE", "sentry_poc"),
+        mongo_timeout_ms=_int("MONGO_TIMEOUT_MS", 2000),
+        sentry_dsn=os.environ.get("SENTRY_DSN") or None,
+        sentry_spotlight=os.environ.get("SENTRY_SPOTLIGHT") or None,
+        sentry_environment=os.environ.get("SENTRY_ENVIRONMENT", "local"),
+        sentry_release=os.environ.get("SENTRY_RELEASE") or None,
+        traces_sample_rate=_float("SENTRY_TRACES_SAMPLE_RATE", 1.0),
+        profiles_sample_rate=_float("SENTRY_PROFILES_SAMPLE_RATE", 1.0),
+        max_bet=_int("MAX_BET", 500),
+        cpu_spike_limit=_int("CPU_SPIKE_LIMIT", 1_200_000),
+        cpu_spike_max_limit=_int("CPU_SPIKE_MAX_LIMIT", 5_000_000),
+        timeout_work_factor=_int("TIMEOUT_WORK_FACTOR", 4),
+        leak_spins=_int("LEAK_SPINS", 120_000),
+        eager_init=_bool("EAGER_INIT", False),
+        dangerous_scenarios_enabled=_bool("DANGEROUS_SCENARIOS_ENABLED", True),
+        max_days=_int("ANALYTICS_MAX_DAYS", 365),
+        user_balance_function=os.environ.get("USER_BALANCE_FUNCTION", "user-balance"),
+    )
