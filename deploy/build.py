@@ -1,0 +1,183 @@
+"""Build the deployable artifacts: the two layers and one package per function.
+
+Every artifact is a reproducible zip (sorted entries, fixed timestamps, precompiled .pyc)
+named by its content hash, so an unchanged input gives the same object key, the same
+template and therefore no change on re-deploy. The dependencies layer is installed from
+manylinux wheels for CPython 3.13 and rebuilt only when its requirements change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from localcloud.settings import PROJECT_ROOT
+
+BUILD_DIR = PROJECT_ROOT / ".local" / "build"
+LAYER_REQUIREMENTS = PROJECT_ROOT / "layers" / "dependencies" / "requirements.txt"
+COMMON_LAYER = PROJECT_ROOT / "layers" / "common"
+FUNCTIONS = PROJECT_ROOT / "functions"
+RUNTIME_PYTHON = PROJECT_ROOT / ".local" / "venv-lambda" / "bin" / "python"
+PLATFORM = ("manylinux2014_x86_64", "cp", "3.13")
+# Lambda's quotas: 250 MB unzipped for a function and all its layers, 50 MB zipped per upload
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+ZIPPED_LIMIT = 50 * 1024 * 1024
+SKIP_PARTS = {"__pycache__", ".chalice", ".pytest_cache"}
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    path: Path
+    zipped_bytes: int
+    unzipped_bytes: int
+
+    @property
+    def key(self) -> str:
+        return self.path.name
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(
+        path for path in root.rglob("*") if path.is_file() and not SKIP_PARTS.intersection(path.parts)
+    )
+
+
+def _compile(root: Path) -> None:
+    """Precompiled bytecode: /var/task and /opt are read-only on AWS, so nothing is cached there."""
+    python = RUNTIME_PYTHON if RUNTIME_PYTHON.exists() else Path(sys.executable)
+    subprocess.run(
+        [str(python), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(root)],
+        check=True,
+    )
+
+
+def deterministic_zip(root: Path, include_bytecode: bool = True) -> tuple[bytes, int]:
+    """(zip bytes, unzipped size) of everything under ``root``, byte-identical for equal inputs."""
+    buffer = io.BytesIO()
+    unzipped = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            parts = set(path.parts)
+            if parts & {".chalice", ".pytest_cache"} or ("__pycache__" in parts and not include_bytecode):
+                continue
+            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = path.read_bytes()
+            unzipped += len(data)
+            archive.writestr(info, data)
+    return buffer.getvalue(), unzipped
+
+
+def _store(name: str, data: bytes, unzipped: int) -> Artifact:
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    path = BUILD_DIR / f"{name}-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    if not path.exists():
+        path.write_bytes(data)
+    return Artifact(name, path, len(data), unzipped)
+
+
+def _stage(source: Path, staging: Path) -> Path:
+    """A clean copy of ``source`` (no caches), compiled, to zip from."""
+    shutil.rmtree(staging, ignore_errors=True)
+    for path in _files(source):
+        target = staging / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    _compile(staging)
+    return staging
+
+
+def build_dependencies_layer(log=print) -> Artifact:
+    requirements = LAYER_REQUIREMENTS.read_bytes()
+    key = hashlib.sha256(requirements + repr(PLATFORM).encode()).hexdigest()[:16]
+    staging = BUILD_DIR / f"dependencies-layer-{key}"
+    if not (staging / ".complete").exists():
+        log(f"build: installing the dependencies layer ({LAYER_REQUIREMENTS.name} changed or first build)")
+        shutil.rmtree(staging, ignore_errors=True)
+        platform, implementation, version = PLATFORM
+        subprocess.run(
+            [
+                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                "--no-deps", "--only-binary=:all:", "--platform", platform,
+                "--implementation", implementation, "--python-version", version,
+                "--target", str(staging / "python"), "-r", str(LAYER_REQUIREMENTS),
+            ],
+            check=True,
+        )  # fmt: skip
+        _trim_chalice(staging / "python" / "chalice")
+        for metadata in (staging / "python").glob("*.dist-info"):
+            for extra in ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json"):
+                (metadata / extra).unlink(missing_ok=True)
+        shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
+        _compile(staging / "python")
+        (staging / ".complete").touch()
+    data, unzipped = deterministic_zip(staging)
+    return _store("dependencies-layer", data, unzipped)
+
+
+def _trim_chalice(package: Path) -> None:
+    """Keep the runtime module only: chalice/app.py imports nothing outside the standard library."""
+    for path in package.iterdir():
+        if path.name not in ("__init__.py", "app.py"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def build_common_layer() -> Artifact:
+    staging = _stage(COMMON_LAYER / "python", BUILD_DIR / "staging" / "common-layer" / "python")
+    data, unzipped = deterministic_zip(staging.parent)
+    return _store("common-layer", data, unzipped)
+
+
+def build_function(service: str) -> Artifact:
+    staging = _stage(FUNCTIONS / service, BUILD_DIR / "staging" / service)
+    data, unzipped = deterministic_zip(staging)
+    return _store(service, data, unzipped)
+
+
+def services() -> list[str]:
+    return sorted(path.name for path in FUNCTIONS.iterdir() if (path / "app.py").exists())
+
+
+def check_limits(functions: dict[str, Artifact], layers: list[Artifact]) -> list[str]:
+    """Lines describing each function against Lambda's size quotas; raises if one is over."""
+    layer_bytes = sum(layer.unzipped_bytes for layer in layers)
+    lines = []
+    for artifact in [*layers, *functions.values()]:
+        if artifact.zipped_bytes > ZIPPED_LIMIT:
+            raise ValueError(f"{artifact.name} is {artifact.zipped_bytes} bytes zipped, over Lambda's 50 MB")
+    for name, artifact in functions.items():
+        total = artifact.unzipped_bytes + layer_bytes
+        if total > UNZIPPED_LIMIT:
+            raise ValueError(f"{name} with its layers is {total} bytes unzipped, over Lambda's 250 MB")
+        lines.append(f"{name}: {_mb(total)} unzipped with layers ({total / UNZIPPED_LIMIT:.1%} of 250 MB)")
+    return lines
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def build_all(log=print) -> tuple[dict[str, Artifact], list[Artifact]]:
+    """(function packages by service, [dependencies layer, common layer]), sizes logged."""
+    layers = [build_dependencies_layer(log), build_common_layer()]
+    functions = {service: build_function(service) for service in services()}
+    for artifact in [*layers, *functions.values()]:
+        log(f"build: {artifact.key}: {_mb(artifact.zipped_bytes)} zipped, {_mb(artifact.unzipped_bytes)} unzipped")
+    for line in check_limits(functions, layers):
+        log(f"build: {line}")
+    return functions, layers
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+    build_all()

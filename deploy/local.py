@@ -1,0 +1,242 @@
+"""`make deploy-local` and `make destroy-local`: the whole stack on the local cloud.
+
+Steps: local services, build, upload artifacts, CloudFormation (SAM transform), seed data,
+debug page. Each step prints its progress; a failure names the step and the log to read,
+and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from localcloud import aws
+from localcloud.processes import ServiceError
+from localcloud.services import all_services
+from localcloud.settings import Settings
+
+from deploy import build, stack, template, website
+from deploy.seed import SeedSize, seed
+
+DEFAULT_STACK = "slot-machine"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack_name: str
+    stack_change: str
+    api_id: str
+    api_url: str
+    page_url: str
+    website_url: str
+    trace_viewer_url: str
+    functions: dict[str, str]
+
+
+def stack_name() -> str:
+    return os.environ.get("STACK_NAME", DEFAULT_STACK)
+
+
+def page_bucket(name: str) -> str:
+    return f"{name}-page"
+
+
+def api_base_url(settings: Settings, api_id: str) -> str:
+    """Path-style: needs no DNS (the virtual host <id>.execute-api.localhost.localstack.cloud does)."""
+    return f"{settings.localstack_url}/_aws/execute-api/{api_id}/api"
+
+
+class StepFailed(RuntimeError):
+    def __init__(self, step: str, detail: str, log_hint: str) -> None:
+        super().__init__(f"{step} failed: {detail}\n    read: {log_hint}")
+
+
+class Progress:
+    def __init__(self, total: int, log: Callable[[str], None]) -> None:
+        self.total, self.number, self.log = total, 0, log
+        self.started = time.monotonic()
+
+    def step(self, title: str) -> None:
+        self.number += 1
+        self.log(f"==> [{self.number}/{self.total}] {title} (+{time.monotonic() - self.started:.1f} s)")
+
+
+def ensure_services(settings: Settings, log: Callable[[str], None]) -> None:
+    for name, service in all_services(settings).items():
+        try:
+            state = service.start()
+        except ServiceError as error:
+            raise StepFailed(f"starting {name}", str(error).splitlines()[0], str(service.log_path)) from None
+        log(f"    {name}: {state}")
+
+
+def upload_artifacts(s3: Any, bucket: str, artifacts: list[build.Artifact]) -> dict[str, str]:
+    """Content-addressed keys: an unchanged artifact is neither uploaded nor changed."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except s3.exceptions.ClientError:
+        s3.create_bucket(Bucket=bucket)
+    locations = {}
+    for artifact in artifacts:
+        try:
+            s3.head_object(Bucket=bucket, Key=artifact.key)
+        except s3.exceptions.ClientError:
+            s3.upload_file(str(artifact.path), bucket, artifact.key)
+        locations[artifact.name] = f"s3://{bucket}/{artifact.key}"
+    return locations
+
+
+def code_locations(
+    functions: dict[str, build.Artifact], layers: list[build.Artifact], uploaded: dict[str, str]
+) -> dict[str, str]:
+    """template folder -> s3 location, for template.package()."""
+    locations = {f"functions/{name}": uploaded[artifact.name] for name, artifact in functions.items()}
+    locations["layers/dependencies"] = uploaded["dependencies-layer"]
+    locations["layers/common"] = uploaded["common-layer"]
+    return locations
+
+
+def stack_parameters(settings: Settings, name: str) -> dict[str, str]:
+    parameters = {
+        "MongoDbUri": settings.effective_mongodb_uri,
+        "SentryDsn": os.environ.get("SENTRY_DSN", ""),
+        "SentrySpotlight": f"{settings.spotlight_url}/stream",
+        "SentryEnvironment": os.environ.get("SENTRY_ENVIRONMENT", "local"),
+        "SentryRelease": os.environ.get("SENTRY_RELEASE", ""),
+        "AllowedOrigin": website.website_origin(page_bucket(name), settings.localstack_port),
+        "DangerousScenariosEnabled": os.environ.get("DANGEROUS_SCENARIOS_ENABLED", "true"),
+    }
+    if os.environ.get("CPU_SPIKE_LIMIT"):
+        parameters["CpuSpikeLimit"] = os.environ["CPU_SPIKE_LIMIT"]
+    return parameters
+
+
+def page_config(settings: Settings, api_url: str) -> dict[str, Any]:
+    return {
+        "apiUrl": api_url,
+        "spotlightUrl": settings.spotlight_url,
+        "sentryDsn": os.environ.get("SENTRY_BROWSER_DSN") or os.environ.get("SENTRY_DSN", ""),
+        "sentryOrgUrl": os.environ.get("SENTRY_ORG_URL", ""),
+        "environment": os.environ.get("SENTRY_ENVIRONMENT", "local"),
+        "release": os.environ.get("SENTRY_RELEASE", ""),
+        "users": [f"user_{number}" for number in range(1, 11)],
+    }
+
+
+def deploy_local(
+    settings: Settings,
+    name: str | None = None,
+    seed_size: SeedSize = SeedSize(),
+    log: Callable[[str], None] = print,
+) -> Deployment:
+    name = name or stack_name()
+    progress = Progress(6, log)
+    ls_log = str(settings.local_dir / "run" / "localstack.log")
+
+    progress.step("local services (LocalStack, MongoDB, Spotlight)")
+    os.environ["SPOTLIGHT_ALLOWED_ORIGINS"] = website.website_origin(page_bucket(name), settings.localstack_port)
+    ensure_services(settings, log)
+
+    progress.step("build layers and function packages")
+    try:
+        functions, layers = build.build_all(log=lambda line: log(f"    {line}"))
+    except Exception as error:
+        raise StepFailed("build", str(error), "the output above (pip)") from error
+
+    progress.step(f"deploy stack {name} (CloudFormation, SAM transform)")
+    s3, cloudformation = aws.client(settings, "s3"), aws.client(settings, "cloudformation")
+    try:
+        uploaded = upload_artifacts(s3, f"{name}-artifacts", [*layers, *functions.values()])
+        body = template.package(template.load(), code_locations(functions, layers, uploaded))
+        change = stack.deploy(cloudformation, name, body, stack_parameters(settings, name))
+        outputs = stack.outputs(cloudformation, name)
+        resources = stack.physical_ids(cloudformation, name)
+    except (stack.StackError, s3.exceptions.ClientError) as error:
+        raise StepFailed("stack deploy", str(error), ls_log) from None
+    log(f"    stack {name}: {change}")
+
+    progress.step("seed data")
+    try:
+        from pymongo import MongoClient
+
+        client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
+        with client:
+            seed(client[os.environ.get("MONGODB_DATABASE", "sentry_poc")], seed_size, log=lambda m: log(f"    {m}"))
+    except Exception as error:
+        raise StepFailed("seed", str(error), str(settings.local_dir / "run" / "mongo.log")) from None
+
+    progress.step("debug page")
+    api_url = api_base_url(settings, outputs["ApiId"])
+    bucket = outputs["WebsiteBucketName"]
+    try:
+        count = website.upload_page(s3, bucket, page_config(settings, api_url))
+    except (FileNotFoundError, s3.exceptions.ClientError) as error:
+        raise StepFailed("page upload", str(error), ls_log) from None
+    log(f"    {count} files in s3://{bucket}")
+
+    progress.step("done")
+    deployment = Deployment(
+        stack_name=name,
+        stack_change=change,
+        api_id=outputs["ApiId"],
+        api_url=api_url,
+        page_url=website.path_style_page_url(bucket, settings.localstack_port),
+        website_url=f"{website.website_origin(bucket, settings.localstack_port)}/",
+        trace_viewer_url=settings.spotlight_url,
+        functions={k: v for k, v in resources.items() if k.endswith("Function")},
+    )
+    return deployment
+
+
+def print_urls(deployment: Deployment, log: Callable[[str], None] = print) -> None:
+    log("")
+    log(f"  Debug page    {deployment.page_url}")
+    log(f"  API           {deployment.api_url}")
+    log(f"  Trace viewer  {deployment.trace_viewer_url}   (Spotlight)")
+    log(f"  Website URL   {deployment.website_url}")
+    log("                (needs *.localhost.localstack.cloud -> 127.0.0.1, see README 'Opening the page')")
+
+
+def destroy_local(settings: Settings, name: str | None = None, log: Callable[[str], None] = print) -> bool:
+    name = name or stack_name()
+    s3, cloudformation = aws.client(settings, "s3"), aws.client(settings, "cloudformation")
+    for bucket in (page_bucket(name), f"{name}-artifacts"):
+        try:
+            objects = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+        except s3.exceptions.ClientError:
+            continue
+        for item in objects:
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+        if bucket.endswith("-artifacts"):
+            s3.delete_bucket(Bucket=bucket)
+    deleted = stack.delete(cloudformation, name)
+    log(f"stack {name}: {'deleted' if deleted else 'did not exist'}")
+    return deleted
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.local", description=__doc__)
+    parser.add_argument("command", choices=["deploy", "destroy"])
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        if args.command == "deploy":
+            started = time.monotonic()
+            deployment = deploy_local(settings)
+            print_urls(deployment)
+            print(f"\ndeploy-local finished in {time.monotonic() - started:.1f} s ({deployment.stack_change})")
+        else:
+            destroy_local(settings)
+    except StepFailed as failure:
+        print(f"\ndeploy-local FAILED: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
