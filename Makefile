@@ -11,11 +11,13 @@ LAMBDA_VENV  := $(LOCAL)/venv-lambda
 SPOTLIGHT    := localstack/spotlight
 EXECUTOR_SRC := $(wildcard localstack/executor/pyproject.toml localstack/executor/lambda_process_executor/*.py)
 PIP_QUIET    := --quiet --disable-pip-version-check
-export PYTHONPATH := $(CURDIR)/localstack
+export PYTHONPATH := $(CURDIR):$(CURDIR)/localstack:$(CURDIR)/layers/common/python
+export SAM_CLI_TELEMETRY := 0
+FRONTEND     := frontend
 
 PYTHON313 = $(shell scripts/find-python313)
 
-.PHONY: help envs up down status test lint format clean
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -49,7 +51,12 @@ $(SPOTLIGHT)/node_modules/.installed: $(SPOTLIGHT)/package.json $(SPOTLIGHT)/pac
 	cd $(SPOTLIGHT) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(SPOTLIGHT)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
+$(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	@echo "==> page build tools (npm ci)"
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
 
 # --- local services -----------------------------------------------------------------------
 up: envs ## start LocalStack, MongoDB and Spotlight on 127.0.0.1 (idempotent)
@@ -60,6 +67,33 @@ down: ## stop exactly what `make up` started, by PID (also every Lambda environm
 
 status: ## show what runs, where, and the log files
 	@$(PY) -m localcloud status
+
+# --- the product on the local cloud ------------------------------------------------------
+deploy-local: envs page ## everything: services, build, stack, seed data, page; prints the URLs
+	$(PY) -m deploy.local deploy
+
+destroy-local: $(VENV)/.installed ## delete the stack (and the page and artifact buckets)
+	$(PY) -m deploy.local destroy
+
+invoke: envs ## run one function like `sam local invoke`: make invoke FUNCTION=<logical id> EVENT=events/<file>
+	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FUNCTION=UserServiceFunction EVENT=events/history-n-plus-one.json"; exit 2; }
+	$(PY) -m deploy.invoke $(FUNCTION) $(EVENT)
+
+logs: $(VENV)/.installed ## a function's CloudWatch logs: make logs FUNCTION=<logical id or name>
+	@[ -n "$(FUNCTION)" ] || { echo "usage: make logs FUNCTION=GameEngineFunction"; exit 2; }
+	$(PY) -m deploy.logs $(FUNCTION)
+
+page: $(FRONTEND)/node_modules/.installed ## build the debug page into frontend/dist (offline, from npm packages)
+	cd $(FRONTEND) && node build.mjs
+
+build: envs ## build the layers and function packages (sizes against Lambda's limits)
+	$(PY) -m deploy.build
+
+seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
+	$(PY) -m deploy.seed --uri "$${MONGODB_URI:-mongodb://127.0.0.1:$${MONGO_PORT:-27017}/}"
+
+validate: $(VENV)/.installed ## sam validate --lint on template.yaml
+	$(VENV)/bin/sam validate --lint --template template.yaml
 
 # --- quality ------------------------------------------------------------------------------
 test: envs ## run every test (starts its own services on other ports, stops them after)

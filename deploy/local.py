@@ -17,7 +17,7 @@ from typing import Any
 
 from localcloud import aws
 from localcloud.processes import ServiceError
-from localcloud.services import all_services
+from localcloud.services import all_services, cors_allows
 from localcloud.settings import Settings
 
 from deploy import build, stack, template, website
@@ -73,6 +73,20 @@ def ensure_services(settings: Settings, log: Callable[[str], None]) -> None:
         except ServiceError as error:
             raise StepFailed(f"starting {name}", str(error).splitlines()[0], str(service.log_path)) from None
         log(f"    {name}: {state}")
+
+
+def ensure_spotlight_allows(settings: Settings, origin: str, log: Callable[[str], None]) -> None:
+    """The page sends its browser envelopes to Spotlight: its origin must pass Spotlight's CORS."""
+    url = f"{settings.spotlight_url}/stream"
+    if cors_allows(url, origin):
+        return
+    service = all_services(settings)["spotlight"]
+    if service.pid() is None:
+        log(f"    warning: Spotlight at {settings.spotlight_url} refuses {origin}; start it with SPOTLIGHT_ALLOWED_ORIGINS")
+        return
+    log("    spotlight: restarting to allow the page's origin")
+    service.stop()
+    service.start()
 
 
 def upload_artifacts(s3: Any, bucket: str, artifacts: list[build.Artifact]) -> dict[str, str]:
@@ -139,8 +153,11 @@ def deploy_local(
     ls_log = str(settings.local_dir / "run" / "localstack.log")
 
     progress.step("local services (LocalStack, MongoDB, Spotlight)")
-    os.environ["SPOTLIGHT_ALLOWED_ORIGINS"] = website.website_origin(page_bucket(name), settings.localstack_port)
+    origin = website.website_origin(page_bucket(name), settings.localstack_port)
+    allowed = os.environ.get("SPOTLIGHT_ALLOWED_ORIGINS", "")
+    os.environ["SPOTLIGHT_ALLOWED_ORIGINS"] = ",".join(filter(None, [allowed, origin]))
     ensure_services(settings, log)
+    ensure_spotlight_allows(settings, origin, log)
 
     progress.step("build layers and function packages")
     try:

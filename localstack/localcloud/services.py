@@ -23,6 +23,18 @@ def http_answers(url: str, expect: bytes | None = None) -> bool:
         return False
 
 
+def cors_allows(url: str, origin: str) -> bool:
+    """Whether a browser page at ``origin`` may POST to ``url`` (a CORS preflight)."""
+    request = urllib.request.Request(
+        url, method="OPTIONS", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
+    )
+    try:
+        with _NO_PROXY.open(request, timeout=2) as response:
+            return response.headers.get("Access-Control-Allow-Origin") in (origin, "*")
+    except OSError:
+        return False
+
+
 def mongo_answers(uri: str) -> bool:
     from pymongo import MongoClient
     from pymongo.errors import PyMongoError
@@ -119,6 +131,7 @@ def spotlight(settings: Settings) -> ManagedProcess:
     env = _base_env() | {
         "SPOTLIGHT_HOST": "127.0.0.1",
         "SPOTLIGHT_PORT": str(settings.spotlight_port),
+        # origins (or exact host names) of pages that may send browser envelopes here
         "SPOTLIGHT_ALLOWED_ORIGINS": os.environ.get("SPOTLIGHT_ALLOWED_ORIGINS", ""),
         "NODE_ENV": "production",
     }

@@ -27,6 +27,7 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 from localstack.utils.net import get_free_tcp_port
 
+from lambda_process_executor.environment import UnsupportedRuntimeError, function_environment
 from lambda_process_executor.runtime_init import write_pid_file
 
 LOG = logging.getLogger(__name__)
@@ -34,18 +35,6 @@ LOG = logging.getLogger(__name__)
 RUNTIME_PYTHON_ENV = "LAMBDA_PROCESS_RUNTIME_PYTHON"
 WORK_DIR_ENV = "LAMBDA_PROCESS_EXECUTOR_DIR"
 STOP_GRACE_SECONDS = 3.0
-# LocalStack's own plumbing between it and its init: the function never sees these on AWS.
-INIT_ONLY_VARIABLES = {
-    "LOCALSTACK_RUNTIME_ID",
-    "LOCALSTACK_RUNTIME_ENDPOINT",
-    "LOCALSTACK_FUNCTION_ACCOUNT_ID",
-    "LOCALSTACK_CHMOD_PATHS",
-    "LOCALSTACK_USER",
-    "LOCALSTACK_INIT_LOG_LEVEL",
-    "LOCALSTACK_POST_INVOKE_WAIT_MS",
-    "LOCALSTACK_MAX_PAYLOAD_SIZE",
-    "AWS_LAMBDA_FUNCTION_TIMEOUT",
-}
 
 
 def work_dir() -> Path:
@@ -55,15 +44,6 @@ def work_dir() -> Path:
 
 def runtime_python() -> str:
     return os.environ.get(RUNTIME_PYTHON_ENV, "")
-
-
-def python_tag(runtime: str) -> str:
-    """``python3.13`` -> ``python3.13``: the folder name under ``/opt/python/lib``."""
-    if not runtime or not runtime.startswith("python"):
-        raise LambdaRuntimeException(
-            f"The process executor runs Python functions only; runtime {runtime!r} is not supported."
-        )
-    return runtime
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -103,36 +83,6 @@ def merged_layers_dir(function_version: FunctionVersion) -> Path:
     return target
 
 
-def function_environment(
-    env_vars: dict[str, object],
-    *,
-    runtime: str,
-    task_root: Path,
-    opt_dir: Path,
-    runtime_api: str,
-    tmp_dir: Path,
-) -> dict[str, str]:
-    """The variables the function sees: LocalStack's (AWS's names), paths made real."""
-    python = runtime_python()
-    tag = python_tag(runtime)
-    env = {key: str(value) for key, value in env_vars.items() if key not in INIT_ONLY_VARIABLES}
-    env.update(
-        {
-            "LAMBDA_TASK_ROOT": str(task_root),
-            "LAMBDA_RUNTIME_DIR": str(Path(python).parent.parent),
-            "AWS_LAMBDA_RUNTIME_API": runtime_api,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{tag}",
-            "PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin:{opt_dir}/bin",
-            "LD_LIBRARY_PATH": f"{opt_dir}/lib",
-            # AWS's import order: task root, then the layers, then the runtime's own packages
-            "PYTHONPATH": f"{task_root}:{opt_dir}/python/lib/{tag}/site-packages:{opt_dir}/python",
-            "LANG": "en_US.UTF-8",
-            "TMPDIR": str(tmp_dir),
-        }
-    )
-    return env
-
-
 class ProcessRuntimeExecutor(RuntimeExecutor):
     """An execution environment that is a local process tree instead of a container."""
 
@@ -167,9 +117,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             "timeout_seconds": float(version_config.timeout),
             "memory_mb": int(version_config.memory_size),
             "runtime_version": version_config.runtime.replace("python", "python:"),
-            "function_env": function_environment(
+            "function_env": self._function_environment(
                 env_vars,
-                runtime=version_config.runtime,
                 task_root=task_root,
                 opt_dir=opt_dir,
                 runtime_api=f"127.0.0.1:{port}",
@@ -190,6 +139,13 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             )
         write_pid_file(self.env_dir / "init.pid", self.process.pid)
         self._wait_for_ready()
+
+    def _function_environment(self, env_vars: dict[str, str], **paths: Path | str) -> dict[str, str]:
+        try:
+            runtime = self.function_version.config.runtime
+            return function_environment(env_vars, runtime=runtime, runtime_python=runtime_python(), **paths)
+        except UnsupportedRuntimeError as error:
+            raise LambdaRuntimeException(str(error)) from None
 
     def _wait_for_ready(self) -> None:
         while True:

@@ -35,7 +35,7 @@ def cors_config() -> CORSConfig | None:
     return CORSConfig(
         allow_origin=origin,
         allow_headers=TRACE_HEADERS,
-        expose_headers=["x-db-queries", "x-scenario", "x-mode", "x-memory-mb"],
+        expose_headers=["x-db-queries", "x-scenario", "x-mode", "x-memory-mb", "x-cold-start"],
         max_age=600,
     )
 
@@ -87,9 +87,12 @@ class ServiceApp(Chalice):
 
     @staticmethod
     def _per_invocation(event: Any, get_response: Callable[[Any], Any]) -> Any:
-        mark_invocation()
+        cold = mark_invocation()
         response = get_response(event)
-        return _json_error_body(response) if isinstance(response, Response) else response
+        if not isinstance(response, Response):
+            return response
+        response.headers["X-Cold-Start"] = "true" if cold else "false"
+        return _json_error_body(response)
 
 
 def json_body(app: Chalice, required: tuple[str, ...] = ()) -> dict[str, Any]:

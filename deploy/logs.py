@@ -1,0 +1,55 @@
+"""`make logs FUNCTION=<logical id or function name>`: a function's CloudWatch Logs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+from localcloud import aws
+from localcloud.settings import Settings
+
+from deploy import stack
+from deploy.local import stack_name
+
+
+def function_name(settings: Settings, name: str) -> str:
+    """A logical id of the deployed stack (UserServiceFunction) or a function name as it is."""
+    cloudformation = aws.client(settings, "cloudformation")
+    if stack.stack_status(cloudformation, stack_name()) is None:
+        return name
+    return stack.physical_ids(cloudformation, stack_name()).get(name, name)
+
+
+def read_logs(settings: Settings, name: str, limit: int = 500) -> list[str]:
+    logs = aws.client(settings, "logs")
+    group = f"/aws/lambda/{function_name(settings, name)}"
+    events, token = [], None
+    try:
+        while True:
+            page = logs.filter_log_events(logGroupName=group, **({"nextToken": token} if token else {}))
+            events += page["events"]
+            token = page.get("nextToken")
+            if not token:
+                break
+    except logs.exceptions.ResourceNotFoundException:
+        raise SystemExit(f"no logs yet in {group} (has the function been invoked?)") from None
+    events = sorted(events, key=lambda event: event["timestamp"])[-limit:]
+    return [
+        f"{datetime.fromtimestamp(event['timestamp'] / 1000, UTC):%H:%M:%S} {event['message'].rstrip()}"
+        for event in events
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make logs", description=__doc__)
+    parser.add_argument("function")
+    parser.add_argument("--limit", type=int, default=500)
+    args = parser.parse_args(argv)
+    for line in read_logs(Settings.from_env(), args.function, args.limit):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

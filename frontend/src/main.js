@@ -1,0 +1,238 @@
+// The debug page: a slot machine, and one button per scenario and per fix with their traces.
+import { call, errorText } from "./api.js";
+import { CASCADE, SCENARIOS } from "./scenarios.js";
+import { inTrace, initTracing, traceLinks } from "./tracing.js";
+
+const config = window.SLOT_CONFIG;
+const $ = (selector, root = document) => root.querySelector(selector);
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
+  }
+  node.append(...children.filter((child) => child !== undefined && child !== null));
+  return node;
+}
+
+function context() {
+  return { user: $("#user").value, bet: Number($("#bet").value), days: Number($("#days").value) };
+}
+
+function formatMs(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.round(ms)} ms`;
+}
+
+// --- running a request, with its trace, while its button is disabled ------------------------
+async function runTraced(button, name, work) {
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  try {
+    return await inTrace(name, work);
+  } finally {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+  }
+}
+
+function renderResult(pane, result, traceId, error) {
+  pane.replaceChildren();
+  pane.classList.toggle("failed", Boolean(error) || (result && !result.ok));
+  const facts = element("dl", { class: "facts" });
+  const fact = (label, value) => value !== null && value !== undefined && facts.append(element("dt", { text: label }), element("dd", { text: String(value) }));
+  if (result) {
+    fact("Status", result.status);
+    fact("Duration", formatMs(result.durationMs));
+    fact("DB queries", result.dbQueries);
+    fact("Cold start", result.coldStart);
+    fact("Memory", result.memoryMb ? `${result.memoryMb} MB` : null);
+  } else if (error) {
+    fact("Status", "no response");
+    fact("Duration", error.durationMs ? formatMs(error.durationMs) : null);
+  }
+  const trace = element("dd", { class: "trace" }, element("code", { text: traceId || "-" }));
+  for (const link of traceId ? traceLinks(config, traceId) : []) {
+    trace.append(" ", element("a", { href: link.href, target: "_blank", rel: "noopener", text: link.label }));
+  }
+  facts.append(element("dt", { text: "Trace id" }), trace);
+  pane.append(facts);
+  const message = error ? error.message : errorText(result);
+  if (message) pane.append(element("p", { class: "error", role: "alert", text: message }));
+  if (result) {
+    const json = typeof result.body === "string" ? result.body : JSON.stringify(result.body, null, 2);
+    pane.append(element("details", {}, element("summary", { text: "Response" }), element("pre", { text: json.slice(0, 4000) })));
+  }
+  pane.dataset.traceId = traceId || "";
+  pane.dataset.status = result ? String(result.status) : "error";
+}
+
+function renderComparison(card) {
+  const slow = card.results.antipattern;
+  const fast = card.results.fix;
+  const target = $(".comparison", card.node);
+  if (!slow || !fast || !slow.ok || !fast.ok) {
+    target.textContent = "Run both to compare.";
+    return;
+  }
+  const speedup = slow.durationMs / Math.max(fast.durationMs, 1);
+  let text = `Fix: ${formatMs(fast.durationMs)} vs ${formatMs(slow.durationMs)}, ${speedup.toFixed(1)}x faster`;
+  if (slow.dbQueries && fast.dbQueries) text += `; ${slow.dbQueries} vs ${fast.dbQueries} db queries`;
+  target.textContent = text;
+}
+
+function scenarioCard(scenario) {
+  const card = { scenario, results: {}, node: null };
+  const panes = {};
+  const buttons = element("div", { class: "buttons" });
+  const columns = element("div", { class: "columns" });
+  for (const side of ["antipattern", "fix"]) {
+    const variant = scenario[side];
+    const id = `${scenario.id}-${side}`;
+    const pane = element("div", { class: `result ${side}`, id: `${id}-result`, "aria-live": "polite" }, element("p", { class: "hint", text: "Not run yet." }));
+    panes[side] = pane;
+    const button = element("button", { type: "button", id: `${id}-button`, class: side, "data-scenario": scenario.id, "data-side": side, text: variant.label });
+    button.addEventListener("click", async () => {
+      pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
+      try {
+        const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, () => call(config, variant.request(context())));
+        card.results[side] = result;
+        renderResult(pane, result, traceId);
+        if (scenario.id === "n-plus-one" || scenario.id === "cpu-spike") refreshBalance();
+      } catch (error) {
+        card.results[side] = null;
+        renderResult(pane, null, error.traceId, error);
+      }
+      renderComparison(card);
+    });
+    buttons.append(button);
+    columns.append(element("section", { "aria-label": `${variant.label} result` }, element("h4", { text: side === "fix" ? "Fix" : "Anti-pattern" }), pane));
+  }
+  card.node = element(
+    "article",
+    { class: "scenario", id: scenario.id, "aria-labelledby": `${scenario.id}-title` },
+    element("h3", { id: `${scenario.id}-title`, text: scenario.title }),
+    element("p", { text: scenario.what }),
+    element("p", { class: "look", text: `Look for: ${scenario.look}` }),
+    buttons,
+    columns,
+    element("p", { class: "comparison", "aria-live": "polite", text: "Run both to compare." }),
+  );
+  return card.node;
+}
+
+function cascadeCard() {
+  const pane = element("div", { class: "result", id: "cascade-result", "aria-live": "polite" }, element("p", { class: "hint", text: "Not run yet." }));
+  const button = element("button", { type: "button", id: "cascade-button", class: "antipattern", "data-scenario": "cascade", text: "Cascade (spin -> balance -> metrics)" });
+  button.addEventListener("click", async () => {
+    pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
+    try {
+      const [results, traceId] = await runTraced(button, CASCADE.title, async () => {
+        const done = [];
+        for (const step of CASCADE.steps(context())) done.push(await call(config, step));
+        return done;
+      });
+      const total = { ...results[results.length - 1], durationMs: results.reduce((sum, r) => sum + r.durationMs, 0), ok: results.every((r) => r.ok) };
+      total.body = results.map((r) => ({ request: `${r.method} ${r.path}`, status: r.status, duration: formatMs(r.durationMs), body: r.body }));
+      renderResult(pane, total, traceId);
+      refreshBalance();
+    } catch (error) {
+      renderResult(pane, null, error.traceId, error);
+    }
+  });
+  return element(
+    "article",
+    { class: "scenario", id: "cascade", "aria-labelledby": "cascade-title" },
+    element("h3", { id: "cascade-title", text: CASCADE.title }),
+    element("p", { text: CASCADE.what }),
+    element("p", { class: "look", text: `Look for: ${CASCADE.look}` }),
+    element("div", { class: "buttons" }, button),
+    pane,
+  );
+}
+
+// --- the slot machine ---------------------------------------------------------------------
+async function refreshBalance() {
+  const target = $("#balance");
+  try {
+    const result = await call(config, { method: "GET", path: `/api/v1/users/${$("#user").value}/balance` });
+    target.textContent = result.ok ? String(result.body.balance) : `error: ${errorText(result)}`;
+  } catch (error) {
+    target.textContent = `error: ${error.message}`;
+  }
+}
+
+async function spin() {
+  const button = $("#spin");
+  const outcome = $("#outcome");
+  outcome.textContent = "Spinning...";
+  try {
+    const [result, traceId] = await runTraced(button, "Spin", () => call(config, { method: "POST", path: "/api/v1/spin", body: { user_id: context().user, bet: context().bet } }));
+    $("#spin-trace").replaceChildren(element("code", { text: traceId }), ...traceLinks(config, traceId).map((l) => element("a", { href: l.href, target: "_blank", rel: "noopener", text: ` ${l.label}` })));
+    if (!result.ok) {
+      outcome.textContent = `Error ${result.status}: ${errorText(result)}`;
+      outcome.className = "error";
+      return;
+    }
+    const reels = document.querySelectorAll(".reel");
+    result.body.symbols.forEach((symbol, index) => {
+      reels[index].textContent = symbol;
+      reels[index].dataset.symbol = symbol;
+    });
+    outcome.className = result.body.win ? "win" : "";
+    outcome.textContent = result.body.win ? `Win! ${result.body.multiplier}x pays ${result.body.payout}` : "No win this time.";
+    $("#balance").textContent = String(result.body.balance);
+  } catch (error) {
+    outcome.textContent = error.message;
+    outcome.className = "error";
+  }
+}
+
+// --- explain plans --------------------------------------------------------------------------
+async function explain() {
+  const button = $("#explain-button");
+  const target = $("#explain-result");
+  try {
+    const [result, traceId] = await runTraced(button, "Explain daily stats", () => call(config, { method: "GET", path: `/api/v1/analytics/daily-stats/explain?days=${context().days}` }));
+    target.replaceChildren();
+    if (!result.ok) {
+      target.append(element("p", { class: "error", role: "alert", text: errorText(result) }));
+      return;
+    }
+    for (const side of ["antipattern", "optimized"]) {
+      const plan = result.body[side];
+      target.append(
+        element(
+          "section",
+          { class: `plan ${side}`, "aria-label": `${side} plan` },
+          element("h4", { text: side === "antipattern" ? "Anti-pattern pipeline" : "Fixed pipeline" }),
+          element("p", { class: "stage", "data-stage": plan.stage, text: plan.stage }),
+          element("p", { text: plan.stage === "COLLSCAN" ? "Reads every game in the collection." : "Walks the timestamp index for the requested days only." }),
+          element("details", {}, element("summary", { text: "Pipeline and winning plan" }), element("pre", { text: JSON.stringify({ pipeline: plan.pipeline, winningPlan: plan.winning_plan }, null, 2) })),
+        ),
+      );
+    }
+    target.dataset.traceId = traceId;
+  } catch (error) {
+    target.replaceChildren(element("p", { class: "error", role: "alert", text: error.message }));
+  }
+}
+
+function main() {
+  if (!config || !config.apiUrl) {
+    document.body.prepend(element("p", { class: "error", role: "alert", text: "config.js is missing: deploy with `make deploy-local`." }));
+    return;
+  }
+  initTracing(config);
+  const users = $("#user");
+  for (const user of config.users) users.append(element("option", { value: user, text: user }));
+  $("#viewer-link").href = config.spotlightUrl;
+  $("#api-url").textContent = config.apiUrl;
+  $("#spin").addEventListener("click", spin);
+  users.addEventListener("change", refreshBalance);
+  $("#explain-button").addEventListener("click", explain);
+  $("#scenarios").append(...SCENARIOS.map(scenarioCard), cascadeCard());
+  refreshBalance();
+}
+
+main();
