@@ -55,7 +55,17 @@ def _compile(root: Path) -> None:
     """Precompiled bytecode: /var/task and /opt are read-only on AWS, so nothing is cached there."""
     python = RUNTIME_PYTHON if RUNTIME_PYTHON.exists() else Path(sys.executable)
     subprocess.run(
-        [str(python), "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(root)],
+        [
+            str(python),
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            str(root),
+        ],
         check=True,
     )
 
@@ -164,7 +174,7 @@ def check_limits(functions: dict[str, Artifact], layers: list[Artifact]) -> list
 
 
 def _mb(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
 
 
 def build_all(log=print) -> tuple[dict[str, Artifact], list[Artifact]]:
@@ -172,7 +182,8 @@ def build_all(log=print) -> tuple[dict[str, Artifact], list[Artifact]]:
     layers = [build_dependencies_layer(log), build_common_layer()]
     functions = {service: build_function(service) for service in services()}
     for artifact in [*layers, *functions.values()]:
-        log(f"build: {artifact.key}: {_mb(artifact.zipped_bytes)} zipped, {_mb(artifact.unzipped_bytes)} unzipped")
+        zipped, unzipped = _mb(artifact.zipped_bytes), _mb(artifact.unzipped_bytes)
+        log(f"build: {artifact.key}: {zipped} zipped, {unzipped} unzipped")
     for line in check_limits(functions, layers):
         log(f"build: {line}")
     return functions, layers

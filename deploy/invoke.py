@@ -25,10 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from localcloud.settings import PROJECT_ROOT, Settings
-
 from deploy import build, template
 from deploy.local import stack_name, stack_parameters
+from localcloud.settings import PROJECT_ROOT, Settings
 
 EXECUTOR_SOURCE = PROJECT_ROOT / "localstack" / "executor"
 sys.path.insert(0, str(EXECUTOR_SOURCE))
@@ -92,7 +91,9 @@ def _resolve(value: Any, parameters: dict[str, str], names: dict[str, str]) -> s
 def resolved_parameters(tpl: dict[str, Any], settings: Settings, stack: str) -> dict[str, str]:
     parameters = {name: str(spec.get("Default", "")) for name, spec in tpl.get("Parameters", {}).items()}
     parameters.update(stack_parameters(settings, stack))
-    parameters.update({"AWS::StackName": stack, "AWS::Region": settings.region, "AWS::AccountId": "000000000000"})
+    parameters.update(
+        {"AWS::StackName": stack, "AWS::Region": settings.region, "AWS::AccountId": "000000000000"}
+    )
     return parameters
 
 
@@ -100,7 +101,9 @@ def function_names(tpl: dict[str, Any], parameters: dict[str, str]) -> dict[str,
     names = {}
     for logical_id, resource in tpl["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
-            names[logical_id] = _resolve(resource["Properties"].get("FunctionName", logical_id), parameters, {})
+            names[logical_id] = _resolve(
+                resource["Properties"].get("FunctionName", logical_id), parameters, {}
+            )
     return names
 
 
@@ -184,7 +187,10 @@ def invoke(
         ),
     }
     (env_dir / "init.json").write_text(json.dumps(config))
-    log(f"invoke: {logical_id} ({name}), handler {spec.handler}, Timeout {spec.timeout} s, MemorySize {spec.memory_size} MB")
+    log(f"invoke: {logical_id} ({name}), handler {spec.handler}")
+    log(
+        f"invoke: Timeout {spec.timeout} s, MemorySize {spec.memory_size} MB, layers {', '.join(spec.layers)}"
+    )
     init = subprocess.Popen(
         [sys.executable, "-m", "lambda_process_executor.runtime_init", str(env_dir / "init.json")],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(EXECUTOR_SOURCE)},

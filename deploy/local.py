@@ -15,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from deploy import build, stack, template, website
+from deploy.seed import SeedSize, seed
 from localcloud import aws
 from localcloud.processes import ServiceError
 from localcloud.services import all_services, cors_allows
 from localcloud.settings import Settings
-
-from deploy import build, stack, template, website
-from deploy.seed import SeedSize, seed
 
 DEFAULT_STACK = "slot-machine"
 
@@ -51,7 +50,7 @@ def api_base_url(settings: Settings, api_id: str) -> str:
     return f"{settings.localstack_url}/_aws/execute-api/{api_id}/api"
 
 
-class StepFailed(RuntimeError):
+class StepFailedError(RuntimeError):
     def __init__(self, step: str, detail: str, log_hint: str) -> None:
         super().__init__(f"{step} failed: {detail}\n    read: {log_hint}")
 
@@ -71,7 +70,9 @@ def ensure_services(settings: Settings, log: Callable[[str], None]) -> None:
         try:
             state = service.start()
         except ServiceError as error:
-            raise StepFailed(f"starting {name}", str(error).splitlines()[0], str(service.log_path)) from None
+            raise StepFailedError(
+                f"starting {name}", str(error).splitlines()[0], str(service.log_path)
+            ) from None
         log(f"    {name}: {state}")
 
 
@@ -82,7 +83,8 @@ def ensure_spotlight_allows(settings: Settings, origin: str, log: Callable[[str]
         return
     service = all_services(settings)["spotlight"]
     if service.pid() is None:
-        log(f"    warning: Spotlight at {settings.spotlight_url} refuses {origin}; start it with SPOTLIGHT_ALLOWED_ORIGINS")
+        log(f"    warning: Spotlight at {settings.spotlight_url} refuses {origin}")
+        log("    (start it with SPOTLIGHT_ALLOWED_ORIGINS set to that origin)")
         return
     log("    spotlight: restarting to allow the page's origin")
     service.stop()
@@ -145,10 +147,11 @@ def page_config(settings: Settings, api_url: str) -> dict[str, Any]:
 def deploy_local(
     settings: Settings,
     name: str | None = None,
-    seed_size: SeedSize = SeedSize(),
+    seed_size: SeedSize | None = None,
     log: Callable[[str], None] = print,
 ) -> Deployment:
     name = name or stack_name()
+    seed_size = seed_size or SeedSize()
     progress = Progress(6, log)
     ls_log = str(settings.local_dir / "run" / "localstack.log")
 
@@ -163,7 +166,7 @@ def deploy_local(
     try:
         functions, layers = build.build_all(log=lambda line: log(f"    {line}"))
     except Exception as error:
-        raise StepFailed("build", str(error), "the output above (pip)") from error
+        raise StepFailedError("build", str(error), "the output above (pip)") from error
 
     progress.step(f"deploy stack {name} (CloudFormation, SAM transform)")
     s3, cloudformation = aws.client(settings, "s3"), aws.client(settings, "cloudformation")
@@ -174,7 +177,7 @@ def deploy_local(
         outputs = stack.outputs(cloudformation, name)
         resources = stack.physical_ids(cloudformation, name)
     except (stack.StackError, s3.exceptions.ClientError) as error:
-        raise StepFailed("stack deploy", str(error), ls_log) from None
+        raise StepFailedError("stack deploy", str(error), ls_log) from None
     log(f"    stack {name}: {change}")
 
     progress.step("seed data")
@@ -183,9 +186,13 @@ def deploy_local(
 
         client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
         with client:
-            seed(client[os.environ.get("MONGODB_DATABASE", "sentry_poc")], seed_size, log=lambda m: log(f"    {m}"))
+            seed(
+                client[os.environ.get("MONGODB_DATABASE", "sentry_poc")],
+                seed_size,
+                log=lambda m: log(f"    {m}"),
+            )
     except Exception as error:
-        raise StepFailed("seed", str(error), str(settings.local_dir / "run" / "mongo.log")) from None
+        raise StepFailedError("seed", str(error), str(settings.local_dir / "run" / "mongo.log")) from None
 
     progress.step("debug page")
     api_url = api_base_url(settings, outputs["ApiId"])
@@ -193,7 +200,7 @@ def deploy_local(
     try:
         count = website.upload_page(s3, bucket, page_config(settings, api_url))
     except (FileNotFoundError, s3.exceptions.ClientError) as error:
-        raise StepFailed("page upload", str(error), ls_log) from None
+        raise StepFailedError("page upload", str(error), ls_log) from None
     log(f"    {count} files in s3://{bucket}")
 
     progress.step("done")
@@ -246,10 +253,12 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             deployment = deploy_local(settings)
             print_urls(deployment)
-            print(f"\ndeploy-local finished in {time.monotonic() - started:.1f} s ({deployment.stack_change})")
+            print(
+                f"\ndeploy-local finished in {time.monotonic() - started:.1f} s ({deployment.stack_change})"
+            )
         else:
             destroy_local(settings)
-    except StepFailed as failure:
+    except StepFailedError as failure:
         print(f"\ndeploy-local FAILED: {failure}", file=sys.stderr)
         return 1
     return 0

@@ -6,11 +6,10 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from localcloud import aws
-from localcloud.settings import Settings
-
 from deploy import stack
 from deploy.local import stack_name
+from localcloud import aws
+from localcloud.settings import Settings
 
 
 def function_name(settings: Settings, name: str) -> str:

@@ -54,14 +54,19 @@ def deploy(
         status = None
     change_type = "CREATE" if status in (None, "REVIEW_IN_PROGRESS", "DELETE_COMPLETE") else "UPDATE"
     change_set = f"deploy-{int(time.time() * 1000)}"
-    cloudformation.create_change_set(
-        StackName=name,
-        ChangeSetName=change_set,
-        ChangeSetType=change_type,
-        TemplateBody=template_body,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
-        Capabilities=CAPABILITIES,
-    )
+    try:
+        cloudformation.create_change_set(
+            StackName=name,
+            ChangeSetName=change_set,
+            ChangeSetType=change_type,
+            TemplateBody=template_body,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())],
+            Capabilities=CAPABILITIES,
+        )
+    except cloudformation.exceptions.ClientError as error:
+        if any(marker in str(error) for marker in NO_CHANGES):  # some implementations refuse at once
+            return "unchanged"
+        raise StackError(f"{name}: {error}") from None
     described = _wait(
         cloudformation,
         name,
@@ -71,7 +76,9 @@ def deploy(
     )
     if described["Status"] == "FAILED":
         reason = described.get("StatusReason", "")
-        if any(marker in reason for marker in NO_CHANGES) or (change_type == "UPDATE" and not described.get("Changes")):
+        if any(marker in reason for marker in NO_CHANGES) or (
+            change_type == "UPDATE" and not described.get("Changes")
+        ):
             cloudformation.delete_change_set(StackName=name, ChangeSetName=change_set)
             return "unchanged"
         raise StackError(f"{name}: change set failed: {reason}")
@@ -110,7 +117,9 @@ def delete(cloudformation: Any, name: str, timeout: float = 300) -> bool:
     if stack_status(cloudformation, name) is None:
         return False
     cloudformation.delete_stack(StackName=name)
-    final = _wait(cloudformation, name, lambda: _status_or_deleted(cloudformation, name), {"DELETED"}, timeout)
+    final = _wait(
+        cloudformation, name, lambda: _status_or_deleted(cloudformation, name), {"DELETED"}, timeout
+    )
     if final["Status"] not in ("DELETED", "DELETE_COMPLETE"):
         raise StackError(f"{name}: {final['Status']}")
     return True

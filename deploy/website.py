@@ -30,7 +30,11 @@ def config_script(config: dict[str, Any]) -> bytes:
 
 def content_type(name: str) -> str:
     guessed = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") or guessed.endswith("javascript") else guessed
+    return (
+        f"{guessed}; charset=utf-8"
+        if guessed.startswith("text/") or guessed.endswith("javascript")
+        else guessed
+    )
 
 
 def upload_page(s3: Any, bucket: str, config: dict[str, Any], page_dir: Path = PAGE_DIR) -> int:

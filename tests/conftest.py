@@ -66,3 +66,19 @@ def spotlight_server() -> Iterator[str]:
     """Spotlight for this test session; yields its base URL."""
     for settings in _run_service(spotlight(TEST_SETTINGS)):
         yield settings.spotlight_url
+
+
+@pytest.fixture(scope="session")
+def deployed_stack(localstack_server, mongo_server, spotlight_server):
+    """The whole product deployed once per session to the test LocalStack (deploy-local's code)."""
+    from deploy.local import deploy_local
+    from deploy.seed import SeedSize
+
+    lines: list[str] = []
+    deployment = deploy_local(
+        TEST_SETTINGS,
+        name="slot-test",
+        seed_size=SeedSize(users=10, history_per_user=400, games=30_000),
+        log=lines.append,
+    )
+    return deployment

@@ -1,0 +1,74 @@
+"""template.yaml is valid SAM and matches the Chalice apps route for route."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy import events, template
+from tests.functions.conftest import load_app
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def functions():
+    return template.functions(template.load())
+
+
+def chalice_routes(service: str) -> set[tuple[str, str]]:
+    app = load_app(service).app
+    return {(method, path) for path, methods in app.routes.items() for method in methods}
+
+
+def test_sam_validate_lint_passes():
+    sam = Path(sys.executable).parent / "sam"
+    result = subprocess.run(
+        [str(sam), "validate", "--lint", "--template", str(PROJECT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"SAM_CLI_TELEMETRY": "0"},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_every_chalice_route_is_in_the_template_and_every_api_event_is_a_chalice_route(functions):
+    by_service: dict[str, set[tuple[str, str]]] = {}
+    for spec in functions.values():
+        service = spec.code_uri.strip("/").split("/")[-1]
+        by_service.setdefault(service, set()).update(spec.routes)
+    for service, template_routes in by_service.items():
+        routes = chalice_routes(service)
+        assert routes == template_routes, (
+            f"{service}: chalice-only {routes - template_routes}, template-only {template_routes - routes}"
+        )
+
+
+def test_pure_lambda_handlers_exist(functions):
+    for spec in functions.values():
+        module_name, _, attribute = spec.handler.partition(".")
+        app_module = load_app(spec.code_uri.strip("/").split("/")[-1])
+        assert module_name == "app" and callable(getattr(app_module, attribute)), spec.handler
+
+
+def test_timeouts_and_memory_fit_the_scenarios(functions):
+    engine = functions["GameEngineFunction"]
+    assert engine.timeout < 4 * 5, "the timeout scenario's work (4x a 5-10 s spike) must exceed the Timeout"
+    assert engine.timeout > 10, "the CPU spike (5-10 s) must fit in the Timeout"
+    assert engine.memory_size <= 512, "the leak scenario must reach MemorySize after a few invokes"
+    assert functions["AnalyticsFunction"].timeout >= 15, "the slow aggregation takes up to 15 s"
+    assert functions["GameEngineEagerInitFunction"].environment["EAGER_INIT"] == "true"
+
+
+def test_event_files_match_their_table_and_their_routes(functions):
+    for spec in events.EVENTS:
+        path = events.EVENTS_DIR / spec.file
+        assert path.read_text() == events.render(spec), f"{spec.file} is stale: run python -m deploy.events"
+        assert (spec.method, spec.resource) in functions[spec.function].routes, spec.file
+    assert (events.EVENTS_DIR / "README.md").read_text() == events.readme()
