@@ -96,7 +96,7 @@ validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 
 # --- quality ------------------------------------------------------------------------------
-test: envs ## run every test (starts its own services on other ports, stops them after)
+test: envs page ## run every test (starts its own services on other ports, stops them after)
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed ## ruff check and format check

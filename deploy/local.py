@@ -8,6 +8,7 @@ and exits non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -173,7 +174,14 @@ def deploy_local(
     try:
         uploaded = upload_artifacts(s3, f"{name}-artifacts", [*layers, *functions.values()])
         body = template.package(template.load(), code_locations(functions, layers, uploaded))
-        change = stack.deploy(cloudformation, name, body, stack_parameters(settings, name))
+        if stack.api_definition_changed(cloudformation, name, body):
+            # LocalStack cannot update a SAM API's stage in place (its update handler is not
+            # implemented): the stack holds no data, so it is recreated instead
+            log("    the API's routes changed: recreating the stack")
+            empty_bucket(s3, page_bucket(name))
+            stack.delete(cloudformation, name)
+        parameters = stack_parameters(settings, name)
+        change = stack.deploy(cloudformation, name, body, parameters)
         outputs = stack.outputs(cloudformation, name)
         resources = stack.physical_ids(cloudformation, name)
     except (stack.StackError, s3.exceptions.ClientError) as error:
@@ -226,18 +234,23 @@ def print_urls(deployment: Deployment, log: Callable[[str], None] = print) -> No
     log("                (needs *.localhost.localstack.cloud -> 127.0.0.1, see README 'Opening the page')")
 
 
+def empty_bucket(s3: Any, bucket: str) -> None:
+    try:
+        objects = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    except s3.exceptions.ClientError:
+        return
+    for item in objects:
+        s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+
 def destroy_local(settings: Settings, name: str | None = None, log: Callable[[str], None] = print) -> bool:
     name = name or stack_name()
     s3, cloudformation = aws.client(settings, "s3"), aws.client(settings, "cloudformation")
-    for bucket in (page_bucket(name), f"{name}-artifacts"):
-        try:
-            objects = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-        except s3.exceptions.ClientError:
-            continue
-        for item in objects:
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
-        if bucket.endswith("-artifacts"):
-            s3.delete_bucket(Bucket=bucket)
+    empty_bucket(s3, page_bucket(name))
+    artifacts = f"{name}-artifacts"
+    empty_bucket(s3, artifacts)
+    with contextlib.suppress(s3.exceptions.ClientError):
+        s3.delete_bucket(Bucket=artifacts)
     deleted = stack.delete(cloudformation, name)
     log(f"stack {name}: {'deleted' if deleted else 'did not exist'}")
     return deleted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -101,6 +102,28 @@ def deploy(
 
 def _status_or_deleted(cloudformation: Any, name: str) -> dict[str, str]:
     return {"Status": stack_status(cloudformation, name) or "DELETED"}
+
+
+def _api_definition(template: dict[str, Any]) -> str:
+    """What a SAM API's stage is built from: the API resource and every function's API events."""
+    parts = {}
+    for logical_id, resource in template.get("Resources", {}).items():
+        properties = resource.get("Properties", {})
+        if resource.get("Type") == "AWS::Serverless::Api":
+            parts[logical_id] = properties
+        elif resource.get("Type") == "AWS::Serverless::Function":
+            parts[logical_id] = properties.get("Events", {})
+    return json.dumps(parts, sort_keys=True)
+
+
+def api_definition_changed(cloudformation: Any, name: str, template_body: str) -> bool:
+    """True when the deployed stack's API differs from the one in ``template_body``."""
+    if stack_status(cloudformation, name) not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        return False
+    deployed = cloudformation.get_template(StackName=name, TemplateStage="Original")["TemplateBody"]
+    if isinstance(deployed, str):
+        deployed = json.loads(deployed)
+    return _api_definition(deployed) != _api_definition(json.loads(template_body))
 
 
 def outputs(cloudformation: Any, name: str) -> dict[str, str]:

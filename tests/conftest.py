@@ -34,9 +34,10 @@ def _run_service(service: ManagedProcess) -> Iterator[Settings]:
     try:
         yield TEST_SETTINGS
     finally:
-        leftovers = [
-            (f.parent.name, read_pid_file(f)) for f in TEST_SETTINGS.lambda_envs_dir.glob("envs/*/*.pid")
-        ]
+        leftovers = []
+        if service.name == "localstack":  # its Lambda environments must go with it
+            pid_files = TEST_SETTINGS.lambda_envs_dir.glob("envs/*/*.pid")
+            leftovers = [(f.parent.name, read_pid_file(f)) for f in pid_files]
         service.stop()
         alive = [f"{service.name} pid {pid}"] if process_start_time(pid) else []
         alive += [f"lambda environment {env} pid {p}" for env, p in leftovers if p and process_start_time(p)]

@@ -10,7 +10,12 @@ export async function call(config, { method, path, body }) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {
-    const failure = new Error(`network error calling ${method} ${path}: ${error.message}`);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const failure = new Error(
+      `no readable response to ${method} ${path} after ${seconds} s (${error.message}). ` +
+        "Either the API is down, or API Gateway answered an error itself (a Lambda timeout or crash) " +
+        "without CORS headers: open the trace and the function's logs.",
+    );
     failure.durationMs = performance.now() - started;
     throw failure;
   }

@@ -72,3 +72,17 @@ def test_event_files_match_their_table_and_their_routes(functions):
         assert path.read_text() == events.render(spec), f"{spec.file} is stale: run python -m deploy.events"
         assert (spec.method, spec.resource) in functions[spec.function].routes, spec.file
     assert (events.EVENTS_DIR / "README.md").read_text() == events.readme()
+
+
+def test_the_page_has_a_button_for_every_scenario_and_fix():
+    from deploy.scenario_catalog import SCENARIOS
+
+    page_table = (PROJECT / "frontend" / "src" / "scenarios.js").read_text()
+    for scenario in SCENARIOS:
+        if scenario.id == "cascade":
+            assert 'id: "cascade"' in page_table
+            continue
+        assert f'id: "{scenario.id}"' in page_table, scenario.id
+        for request in (scenario.antipattern, scenario.fix):
+            path = request.path.replace("user_1", "${ctx.user}").replace("days=30", "days=${ctx.days}")
+            assert path in page_table, f"{scenario.id}: the page does not send {request.method} {path}"

@@ -1,0 +1,72 @@
+"""Read what Spotlight (the local trace viewer) received, from its Server-Sent Events stream.
+
+A new client of GET /stream first gets every buffered envelope, as parsed JSON; this reads
+for a bounded time and returns them. Used by `make scenarios` and the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from typing import Any
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def read_envelopes(spotlight_url: str, seconds: float = 2.0) -> list[list[Any]]:
+    """Every envelope Spotlight holds: [header, [[item header, payload], ...]]."""
+    envelopes = []
+    deadline = time.monotonic() + seconds
+    request = urllib.request.Request(f"{spotlight_url}/stream", headers={"Accept": "text/event-stream"})
+    with _NO_PROXY.open(request, timeout=seconds) as stream:
+        while time.monotonic() < deadline:
+            try:
+                line = stream.readline()
+            except TimeoutError:
+                break
+            if not line:
+                break
+            if line.startswith(b"data:"):
+                try:
+                    envelopes.append(json.loads(line[5:]))
+                except ValueError:
+                    continue
+    return envelopes
+
+
+def items(envelopes: list[list[Any]], item_type: str) -> list[dict[str, Any]]:
+    found = []
+    for envelope in envelopes:
+        if len(envelope) < 2:
+            continue
+        for entry in envelope[1]:
+            if len(entry) == 2 and entry[0].get("type") == item_type and isinstance(entry[1], dict):
+                found.append(entry[1])
+    return found
+
+
+def transactions(spotlight_url: str, seconds: float = 2.0) -> list[dict[str, Any]]:
+    return items(read_envelopes(spotlight_url, seconds), "transaction")
+
+
+def wait_for_transactions(
+    spotlight_url: str, match, timeout: float = 30.0, at_least: int = 1
+) -> list[dict[str, Any]]:
+    """Transactions for which ``match`` is true, once there are ``at_least`` of them."""
+    deadline = time.monotonic() + timeout
+    found: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        found = [t for t in transactions(spotlight_url, 1.5) if match(t)]
+        if len(found) >= at_least:
+            return found
+        time.sleep(0.5)
+    return found
+
+
+def trace_id(transaction: dict[str, Any]) -> str:
+    return transaction.get("contexts", {}).get("trace", {}).get("trace_id", "")
+
+
+def clear(spotlight_url: str) -> None:
+    _NO_PROXY.open(urllib.request.Request(f"{spotlight_url}/clear", method="DELETE"), timeout=5).read()

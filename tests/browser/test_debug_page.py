@@ -1,0 +1,172 @@
+"""The debug page in headless Chromium (Debian's package, driven by Playwright), served by
+LocalStack's S3 website endpoint from the deployed test stack."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deploy import spotlight
+from deploy.scenario_catalog import BUTTONS
+
+pytestmark = pytest.mark.localstack
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                # LocalStack's website host names do not resolve on these machines
+                "--host-resolver-rules=MAP *.localhost.localstack.cloud 127.0.0.1",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, deployed_stack, request):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.console_errors = []
+    page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.goto(deployed_stack.website_url)
+    page.wait_for_function("document.querySelector('#balance').textContent !== '-'", timeout=30_000)
+    yield page
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+def run_button(page, button_id: str, timeout_ms: int = 60_000) -> dict:
+    result_id = button_id.replace("-button", "-result")
+    page.click(f"#{button_id}")
+    page.wait_for_function(f"document.querySelector('#{result_id}').dataset.status", timeout=timeout_ms)
+    pane = page.locator(f"#{result_id}")
+    return {
+        "status": pane.get_attribute("data-status"),
+        "trace": pane.get_attribute("data-trace-id"),
+        "text": pane.inner_text(),
+    }
+
+
+def test_every_button_shows_its_result_and_trace_id(page):
+    for button in BUTTONS:
+        result = run_button(page, button.button_id, timeout_ms=90_000)
+        assert TRACE_ID.match(result["trace"]), (button.button_id, result)
+        # a 5xx made by API Gateway itself carries no CORS headers on LocalStack: the page
+        # shows that it got no readable response, with the trace id
+        expected = "error" if button.expected_status >= 500 else str(button.expected_status)
+        assert result["status"] == expected, (button.button_id, result)
+        assert "Duration" in result["text"] and "Trace id" in result["text"]
+        if button.expected_status >= 400:
+            assert page.locator(f"#{button.button_id.replace('-button', '-result')} .error").count() == 1
+    comparison = page.inner_text("#n-plus-one .comparison")
+    assert "x faster" in comparison and "22 vs 2 db queries" in comparison
+    assert page.console_errors == []
+
+
+def test_browser_trace_id_is_the_trace_id_of_the_lambda_transactions(page, deployed_stack, spotlight_server):
+    page.click("#spin")
+    page.wait_for_function(
+        "/[0-9a-f]{32}/.test(document.querySelector('#spin-trace').textContent)", timeout=30_000
+    )
+    trace = re.search(r"[0-9a-f]{32}", page.inner_text("#spin-trace")).group(0)
+    names = {deployed_stack.functions["GameEngineFunction"], deployed_stack.functions["UserBalanceFunction"]}
+    found = spotlight.wait_for_transactions(
+        spotlight_server, lambda t: spotlight.trace_id(t) == trace and t["transaction"] in names, at_least=2
+    )
+    assert {t["transaction"] for t in found} == names
+    browser_side = spotlight.wait_for_transactions(
+        spotlight_server, lambda t: spotlight.trace_id(t) == trace and t["transaction"] == "Spin"
+    )
+    assert browser_side, "the page's own transaction reaches the trace viewer too"
+
+
+def test_cascade_is_one_trace_across_three_functions(page, deployed_stack, spotlight_server):
+    result = run_button(page, "cascade-button")
+    assert result["status"] == "200"
+    names = {
+        deployed_stack.functions[f]
+        for f in ("GameEngineFunction", "UserServiceFunction", "AnalyticsFunction")
+    }
+    found = spotlight.wait_for_transactions(
+        spotlight_server,
+        lambda t: spotlight.trace_id(t) == result["trace"] and t["transaction"] in names,
+        at_least=3,
+    )
+    assert names <= {t["transaction"] for t in found}
+
+
+def test_spin_by_keyboard_updates_reels_and_balance(page):
+    page.focus("#days")
+    page.keyboard.press("Tab")  # the next control is the spin button
+    assert page.evaluate("document.activeElement.id") == "spin"
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('#outcome').textContent.length > 0"
+        " && !document.querySelector('#spin').disabled"
+    )
+    assert re.match(r"^\d+$", page.inner_text("#balance"))
+    assert all(page.locator(".reel").nth(i).get_attribute("data-symbol") for i in range(3))
+
+
+def test_errors_are_shown_not_swallowed(page):
+    page.fill("#bet", "0")
+    page.click("#spin")
+    page.wait_for_function("document.querySelector('#outcome').classList.contains('error')")
+    assert "bet must be greater than 0" in page.inner_text("#outcome")
+
+
+def test_a_button_is_disabled_while_its_request_runs(page):
+    page.click("#cpu-spike-antipattern-button")
+    assert page.is_disabled("#cpu-spike-antipattern-button")
+    page.wait_for_function(
+        "document.querySelector('#cpu-spike-antipattern-result').dataset.status", timeout=60_000
+    )
+    assert page.is_enabled("#cpu-spike-antipattern-button")
+
+
+def test_explain_plans_show_collscan_and_ixscan(page):
+    page.click("#explain-button")
+    page.wait_for_selector(".plan.optimized .stage")
+    assert page.inner_text(".plan.antipattern .stage") == "COLLSCAN"
+    assert page.inner_text(".plan.optimized .stage") == "IXSCAN"
+
+
+def test_every_control_has_a_label(page):
+    unlabeled = page.evaluate(
+        """[...document.querySelectorAll('input, select')]
+             .filter(e => !document.querySelector(`label[for="${e.id}"]`)).map(e => e.id)"""
+    )
+    assert unlabeled == []
+    assert page.evaluate(
+        "[...document.querySelectorAll('button')].every(b => b.textContent.trim().length > 0)"
+    )
+
+
+def test_phone_width_has_no_horizontal_scroll(browser, deployed_stack):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(deployed_stack.website_url)
+    page.wait_for_selector("#n-plus-one-antipattern-button")
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 391
+    page.screenshot(path=str(ARTIFACTS / "phone-width.png"), full_page=True)
+    context.close()
