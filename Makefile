@@ -17,7 +17,7 @@ FRONTEND     := frontend
 
 PYTHON313 = $(shell scripts/find-python313)
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate scenarios bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -91,6 +91,9 @@ build: envs ## build the layers and function packages (sizes against Lambda's li
 
 seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
 	$(PY) -m deploy.seed --uri "$${MONGODB_URI:-mongodb://127.0.0.1:$${MONGO_PORT:-27017}/}"
+
+scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stack; check each Sentry signal (--json: ARGS=--json)
+	$(PY) -m deploy.scenarios $(ARGS)
 
 validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml

@@ -225,6 +225,27 @@ def deploy_local(
     return deployment
 
 
+def describe_deployment(settings: Settings, name: str | None = None) -> Deployment:
+    """The deployment already on the local cloud (for make scenarios, bench, logs)."""
+    name = name or stack_name()
+    cloudformation = aws.client(settings, "cloudformation")
+    if stack.stack_status(cloudformation, name) is None:
+        raise SystemExit(f"stack {name} is not deployed: run `make deploy-local` first")
+    outputs = stack.outputs(cloudformation, name)
+    resources = stack.physical_ids(cloudformation, name)
+    bucket = outputs["WebsiteBucketName"]
+    return Deployment(
+        stack_name=name,
+        stack_change="existing",
+        api_id=outputs["ApiId"],
+        api_url=api_base_url(settings, outputs["ApiId"]),
+        page_url=website.path_style_page_url(bucket, settings.localstack_port),
+        website_url=f"{website.website_origin(bucket, settings.localstack_port)}/",
+        trace_viewer_url=settings.spotlight_url,
+        functions={k: v for k, v in resources.items() if k.endswith("Function")},
+    )
+
+
 def print_urls(deployment: Deployment, log: Callable[[str], None] = print) -> None:
     log("")
     log(f"  Debug page    {deployment.page_url}")

@@ -1,0 +1,359 @@
+"""`make scenarios`: run every scenario and its fix against the deployed stack and prove that
+the trace viewer received the Sentry signal each one promises.
+
+Each call goes through API Gateway with a sentry-trace header of our own (this command plays
+the page), so the transactions of every call are found in Spotlight by their trace id.
+Prints a table (or --json) and exits non-zero if any expected signal is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from deploy import detectors, spotlight
+from deploy.local import Deployment, describe_deployment
+from deploy.logs import read_logs
+from deploy.scenario_catalog import SCENARIOS, Request, Scenario
+from localcloud import aws
+from localcloud.settings import Settings
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class Call:
+    status: int
+    duration_ms: float
+    trace_id: str
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    title: str
+    signal: str
+    seen: bool = False
+    detail: str = ""
+    status: list[int] = field(default_factory=list)
+    duration_ms: list[float] = field(default_factory=list)
+    db_spans: list[int | None] = field(default_factory=list)
+    speedup: float | None = None
+
+
+def call(api_url: str, request: Request, timeout: float = 90) -> Call:
+    """One request through API Gateway in a trace of its own, as the page makes it."""
+    trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
+    headers = {
+        "sentry-trace": f"{trace_id}-{span_id}-1",
+        "baggage": f"sentry-trace_id={trace_id},sentry-sampled=true,sentry-sample_rate=1.0",
+    }
+    data = None
+    if request.body is not None:
+        data = json.dumps(request.body).encode()
+        headers["Content-Type"] = "application/json"
+    started = time.monotonic()
+    try:
+        http = urllib.request.Request(
+            f"{api_url}{request.path}", data=data, method=request.method, headers=headers
+        )
+        with _OPENER.open(http, timeout=timeout) as response:
+            status, response_headers, raw = response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        status, response_headers, raw = error.code, dict(error.headers), error.read()
+    duration = (time.monotonic() - started) * 1000
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw.decode(errors="replace")
+    return Call(status, duration, trace_id, response_headers, body)
+
+
+class Viewer:
+    """What Spotlight received, looked up by trace id."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def transactions(
+        self, trace_id: str, name: str | None = None, timeout: float = 20
+    ) -> list[dict[str, Any]]:
+        def match(transaction: dict[str, Any]) -> bool:
+            return spotlight.trace_id(transaction) == trace_id and (
+                name is None or transaction["transaction"] == name
+            )
+
+        return spotlight.wait_for_transactions(self.url, match, timeout=timeout)
+
+    def transaction(self, trace_id: str, name: str) -> dict[str, Any] | None:
+        found = self.transactions(trace_id, name)
+        return found[0] if found else None
+
+    def errors(self, trace_id: str, timeout: float = 20) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            events = spotlight.items(spotlight.read_envelopes(self.url, 1.5), "event")
+            found = [e for e in events if e.get("contexts", {}).get("trace", {}).get("trace_id") == trace_id]
+            if found:
+                return found
+            time.sleep(0.5)
+        return []
+
+
+def _tags(transaction: dict[str, Any] | None) -> dict[str, str]:
+    return (transaction or {}).get("tags", {}) or {}
+
+
+def _data(transaction: dict[str, Any] | None) -> dict[str, Any]:
+    return (transaction or {}).get("contexts", {}).get("trace", {}).get("data", {}) or {}
+
+
+def _exception_type(event: dict[str, Any]) -> str | None:
+    values = event.get("exception", {}).get("values", [])
+    return values[-1].get("type") if values else None
+
+
+def _ops(transaction: dict[str, Any] | None) -> list[str]:
+    return [span.get("op", "") for span in (transaction or {}).get("spans", [])]
+
+
+class Runner:
+    def __init__(self, settings: Settings, deployment: Deployment, log: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.deployment = deployment
+        self.viewer = Viewer(settings.spotlight_url)
+        self.log = log
+
+    def name(self, logical_id: str) -> str:
+        return self.deployment.functions[logical_id]
+
+    def pair(self, scenario: Scenario, outcome: Outcome) -> tuple[Call, Call, dict | None, dict | None]:
+        function = self.name(scenario.functions[0])
+        slow = call(self.deployment.api_url, scenario.antipattern)
+        fast = call(self.deployment.api_url, scenario.fix)
+        slow_tx = self.viewer.transaction(slow.trace_id, function)
+        fast_tx = self.viewer.transaction(fast.trace_id, function)
+        self.record(outcome, [slow, fast], [slow_tx, fast_tx])
+        return slow, fast, slow_tx, fast_tx
+
+    @staticmethod
+    def record(outcome: Outcome, calls: list[Call], transactions: list[dict | None]) -> None:
+        outcome.status = [c.status for c in calls]
+        outcome.duration_ms = [round(c.duration_ms, 1) for c in calls]
+        outcome.db_spans = [len(detectors.db_spans(t)) if t else None for t in transactions]
+        if len(calls) == 2 and calls[1].duration_ms > 0:
+            outcome.speedup = round(calls[0].duration_ms / calls[1].duration_ms, 1)
+
+    # --- one check per scenario: (seen, detail) ------------------------------------------
+    def check_n_plus_one(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
+        found = detectors.n_plus_one(slow_tx) if slow_tx else None
+        clean = fast_tx is not None and detectors.n_plus_one(fast_tx) is None
+        detail = f"N+1: {found['repeats']} repeats, {found['total_ms']} ms" if found else "no N+1 pattern"
+        return bool(found and clean and slow.status == fast.status == 200), detail
+
+    def check_cpu_spike(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        _slow, _fast, slow_tx, fast_tx = self.pair(scenario, outcome)
+        spans = {"cpu.prime_generation", "cpu.heavy_calculation"} <= set(_ops(slow_tx))
+        tags = _tags(slow_tx).get("performance.issue") == "cpu_spike"
+        methods = (_tags(slow_tx).get("calculation_method"), _tags(fast_tx).get("calculation_method"))
+        count = _data(slow_tx).get("cpu.calculations_performed")
+        seen = spans and tags and methods == ("intensive", "normal") and bool(count)
+        return seen, f"cpu spans {spans}, methods {methods}, cpu.calculations_performed={count}"
+
+    def check_timeout(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        slow = call(self.deployment.api_url, scenario.antipattern, timeout=120)
+        fast = call(self.deployment.api_url, scenario.fix)
+        fast_tx = self.viewer.transaction(fast.trace_id, self.name("GameEngineFunction"))
+        self.record(outcome, [slow, fast], [None, fast_tx])
+        warnings = [
+            e for e in self.viewer.errors(slow.trace_id) if _exception_type(e) == "ServerlessTimeoutWarning"
+        ]
+        timed_out = self._log_has(self.name("GameEngineFunction"), r"Task timed out after \d+\.\d\d seconds")
+        seen = slow.status >= 500 and bool(warnings) and timed_out and fast.status == 200
+        return seen, f"ServerlessTimeoutWarning: {bool(warnings)}, 'Task timed out' in logs: {timed_out}"
+
+    def check_cold_start(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        lambda_client = aws.client(self.settings, "lambda")
+        for logical_id in scenario.functions:
+            force_cold_start(lambda_client, self.name(logical_id))
+        calls, transactions, details, seen = [], [], [], True
+        for logical_id, request in zip(scenario.functions, (scenario.antipattern, scenario.fix), strict=True):
+            first, second = call(self.deployment.api_url, request), call(self.deployment.api_url, request)
+            cold = self.viewer.transaction(first.trace_id, self.name(logical_id))
+            warm = self.viewer.transaction(second.trace_id, self.name(logical_id))
+            init_ms = _data(cold).get("faas.init_duration_ms")
+            ok = (
+                _tags(cold).get("cold_start") == "true"
+                and init_ms is not None
+                and _tags(warm).get("cold_start") == "false"
+                and "faas.init_duration_ms" not in _data(warm)
+            )
+            seen = seen and ok
+            calls.append(first)
+            transactions.append(cold)
+            details.append(f"{logical_id}: init {init_ms} ms")
+        self.record(outcome, calls, transactions)
+        return seen, "; ".join(details)
+
+    def check_slow_aggregation(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        slow, fast, slow_tx, _fast_tx = self.pair(scenario, outcome)
+        days = re.search(r"days=(\d+)", scenario.antipattern.path).group(1)
+        explain = call(
+            self.deployment.api_url, Request("GET", f"/api/v1/analytics/daily-stats/explain?days={days}")
+        )
+        stages = (
+            explain.body.get("antipattern", {}).get("stage"),
+            explain.body.get("optimized", {}).get("stage"),
+        )
+        data = _data(slow_tx)
+        seen = (
+            stages == ("COLLSCAN", "IXSCAN")
+            and data.get("analytics.days_processed") == int(days)
+            and data.get("analytics.total_games", 0) > 0
+            and _tags(slow_tx).get("performance.issue") == "missing_index"
+            and slow.body == fast.body
+        )
+        return seen, f"plans {stages}, total_games={data.get('analytics.total_games')}"
+
+    def check_many_queries(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
+        counts = (_data(slow_tx).get("db.queries_executed"), _data(fast_tx).get("db.queries_executed"))
+        return counts == (5, 1) and slow.body == fast.body, f"db.queries_executed {counts}"
+
+    def check_memory_leak(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        function = self.name("GameEngineFunction")
+        sizes, killed = [], None
+        for _ in range(40):
+            attempt = call(self.deployment.api_url, scenario.antipattern)
+            if attempt.status != 200:
+                killed = attempt
+                break
+            sizes.append(float(attempt.headers.get("X-Memory-Mb", 0)))
+        fixes = [call(self.deployment.api_url, scenario.fix) for _ in range(3)]
+        bounded = [float(f.headers.get("X-Memory-Mb", 0)) for f in fixes]
+        kill_logged = self._log_has(function, r"Runtime exited with error: signal: killed")
+        outcome.status = [killed.status if killed else 200, fixes[-1].status]
+        outcome.duration_ms = [
+            round(killed.duration_ms, 1) if killed else 0.0,
+            round(fixes[-1].duration_ms, 1),
+        ]
+        outcome.db_spans = [None, None]
+        grew = len(sizes) >= 2 and sizes[-1] > sizes[0]
+        flat = max(bounded) - min(bounded) < 16
+        seen = bool(killed) and grew and kill_logged and flat and all(f.status == 200 for f in fixes)
+        return seen, f"rss {sizes[:1] + sizes[-1:]} MB over {len(sizes)} calls then killed: {kill_logged}"
+
+    def check_connection_churn(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        call(self.deployment.api_url, scenario.fix)  # warm the pooled client
+        slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
+        opened = (_ops(slow_tx).count("db.connection"), _ops(fast_tx).count("db.connection"))
+        return opened == (1, 0) and slow.body == fast.body, f"db.connection spans {opened}"
+
+    def check_cascade(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
+        spin = call(self.deployment.api_url, scenario.antipattern)
+        names = {self.name(logical_id) for logical_id in scenario.functions}
+        found = self.viewer.transactions(spin.trace_id)
+        deadline = time.monotonic() + 20
+        while not names <= {t["transaction"] for t in found} and time.monotonic() < deadline:
+            time.sleep(0.5)
+            found = self.viewer.transactions(spin.trace_id)
+        self.record(outcome, [spin], [next((t for t in found if t["transaction"] in names), None)])
+        seen_names = {t["transaction"] for t in found}
+        return (
+            names <= seen_names and spin.status == 200,
+            f"trace {spin.trace_id[:8]}… in {sorted(seen_names)}",
+        )
+
+    def _log_has(self, function: str, pattern: str, timeout: float = 15) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(re.search(pattern, line) for line in read_logs(self.settings, function, limit=2000)):
+                return True
+            time.sleep(0.5)
+        return False
+
+    def run(self, only: set[str] | None = None) -> list[Outcome]:
+        outcomes = []
+        chosen = [s for s in SCENARIOS if not only or s.id in only]
+        for number, scenario in enumerate(chosen, start=1):
+            outcome = Outcome(scenario.id, scenario.title, scenario.signal)
+            started = time.monotonic()
+            check = getattr(self, f"check_{scenario.id.replace('-', '_')}")
+            try:
+                outcome.seen, outcome.detail = check(scenario, outcome)
+            except Exception as error:  # a broken scenario is a missing signal, not a crash
+                outcome.seen, outcome.detail = False, f"{type(error).__name__}: {error}"
+            mark = "seen" if outcome.seen else "MISSING"
+            elapsed = time.monotonic() - started
+            self.log(f"[{number}/{len(chosen)}] {scenario.id}: {mark} ({elapsed:.1f} s) {outcome.detail}")
+            outcomes.append(outcome)
+        return outcomes
+
+
+def force_cold_start(lambda_client: Any, function: str) -> None:
+    """A configuration change retires the function's warm environments, as on AWS."""
+    config = lambda_client.get_function_configuration(FunctionName=function)
+    variables = dict(config.get("Environment", {}).get("Variables", {}))
+    variables["COLD_START_NONCE"] = str(time.time_ns())
+    lambda_client.update_function_configuration(FunctionName=function, Environment={"Variables": variables})
+    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=function)
+
+
+def table(outcomes: list[Outcome]) -> str:
+    def pair(values: list, fmt: Callable[[Any], str]) -> str:
+        return " / ".join(fmt(v) if v is not None else "-" for v in values) or "-"
+
+    rows = [("scenario", "HTTP", "duration", "db spans", "expected signal", "seen", "speed-up")]
+    for o in outcomes:
+        rows.append(
+            (
+                o.scenario,
+                pair(o.status, str),
+                pair(o.duration_ms, lambda ms: f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"),
+                pair(o.db_spans, str),
+                o.signal,
+                "yes" if o.seen else "NO",
+                f"{o.speedup}x" if o.speedup else "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make scenarios", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    parser.add_argument("--only", nargs="*", help="scenario ids to run (default: all)")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    runner = Runner(
+        settings, describe_deployment(settings), log=lambda line: print(line, file=sys.stderr, flush=True)
+    )
+    outcomes = runner.run(set(args.only) if args.only else None)
+    if args.json:
+        print(json.dumps([asdict(o) for o in outcomes], indent=2))
+    else:
+        print(table(outcomes))
+    missing = [o.scenario for o in outcomes if not o.seen]
+    if missing:
+        print(f"\nmissing signals: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

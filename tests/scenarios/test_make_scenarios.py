@@ -1,0 +1,55 @@
+"""`make scenarios` on the deployed test stack: every scenario shows its promised signal."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deploy.scenarios import Runner, table
+from tests.conftest import TEST_SETTINGS
+
+pytestmark = pytest.mark.localstack
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def test_every_scenario_shows_its_expected_signal(deployed_stack):
+    lines: list[str] = []
+    outcomes = Runner(TEST_SETTINGS, deployed_stack, log=lines.append).run()
+    report = table(outcomes)
+    print(report)
+    assert [o.scenario for o in outcomes if not o.seen] == [], report + "\n" + "\n".join(lines)
+    assert len(lines) == len(outcomes), "one progress line per scenario"
+    by_id = {o.scenario: o for o in outcomes}
+    assert by_id["n-plus-one"].db_spans[0] >= 21 and by_id["n-plus-one"].db_spans[1] <= 2
+    assert by_id["timeout"].status[0] >= 500
+
+
+def test_the_command_prints_json_and_exits_zero_when_all_signals_are_seen(deployed_stack):
+    env = os.environ | {
+        "LOCALSTACK_PORT": str(TEST_SETTINGS.localstack_port),
+        "SPOTLIGHT_PORT": str(TEST_SETTINGS.spotlight_port),
+        "MONGO_PORT": str(TEST_SETTINGS.mongo_port),
+        "STACK_NAME": deployed_stack.stack_name,
+        "PYTHONPATH": f"{PROJECT}:{PROJECT / 'localstack'}:{PROJECT / 'layers/common/python'}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.scenarios", "--json", "--only", "many-queries", "cascade"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout)
+    assert [o["scenario"] for o in outcomes] == ["many-queries", "cascade"]
+    assert all(o["seen"] for o in outcomes)
+    assert result.stderr.count("] many-queries: seen") == 1
+
+
+def test_a_missing_signal_fails_the_command(deployed_stack, monkeypatch):
+    runner = Runner(TEST_SETTINGS, deployed_stack, log=lambda _: None)
+    monkeypatch.setattr(runner, "check_cascade", lambda scenario, outcome: (False, "forced"))
+    (outcome,) = runner.run({"cascade"})
+    assert not outcome.seen and outcome.detail == "forced"
