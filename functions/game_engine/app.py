@@ -2,13 +2,12 @@
 
 import random
 import uuid
-from datetime import UTC, datetime
 
 from chalice import BadRequestError, ForbiddenError, NotFoundError
 from sentry_sdk.integrations.boto3 import Boto3Integration
 
 from engine import balance_client, cpu_work, memory_leak, reels, warmup
-from slot_common.data_model import GAME_HISTORY, GAMES, USERS
+from slot_common.data_model import USERS
 from slot_common.modes import Mode, requested_mode, scenario_response
 from slot_common.mongo import database
 from slot_common.observability import init_sentry, invocation_count, record, tag
@@ -40,7 +39,8 @@ def _spin_request() -> tuple[str, int, bool]:
 
 
 def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
-    """Work first, then money: a spin killed by a timeout has written nothing."""
+    """Work first, then one settlement: a spin killed during its work has written nothing,
+    and the settlement (money and records together) is safe to retry."""
     db = database()
     user = db[USERS].find_one({"_id": user_id}, {"balance": 1})
     if user is None:
@@ -58,48 +58,22 @@ def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
         body["cpu"] = report.as_dict()
     outcome = reels.spin(_rng)
     spin_id = uuid.uuid4().hex
+    symbols = list(outcome.symbols)
     try:
-        balance = balance_client.change_balance(user_id, "debit", bet, f"{spin_id}:bet")["balance"]
-        if outcome.win:
-            balance = balance_client.change_balance(
-                user_id, "credit", outcome.payout(bet), f"{spin_id}:payout"
-            )["balance"]
+        settled = balance_client.settle(user_id, spin_id, bet, outcome.payout(bet), symbols)
     except balance_client.BalanceRefusedError as refused:
         if refused.status == 404:
             raise NotFoundError(str(refused)) from None
         raise BadRequestError(str(refused)) from None
     except balance_client.BalanceServiceError as failed:
         raise ServiceUnavailableError(str(failed)) from None
-    now = datetime.now(UTC)
-    db[GAMES].insert_one(
-        {
-            "spin_id": spin_id,
-            "user_id": user_id,
-            "bet": bet,
-            "win": outcome.win,
-            "payout": outcome.payout(bet),
-            "symbols": list(outcome.symbols),
-            "timestamp": now.timestamp(),
-        }
-    )
-    db[GAME_HISTORY].insert_one(
-        {
-            "game_id": f"game_{spin_id}",
-            "user_id": user_id,
-            "game_type": "slots",
-            "bet_amount": bet,
-            "payout": outcome.payout(bet),
-            "result": list(outcome.symbols),
-            "played_at": now.timestamp(),
-            "session_id": spin_id,
-        }
-    )
+    balance = settled["balance"]
     body.update(
         {
             "spin_id": spin_id,
             "user_id": user_id,
             "bet": bet,
-            "symbols": list(outcome.symbols),
+            "symbols": symbols,
             "win": outcome.win,
             "multiplier": outcome.multiplier,
             "payout": outcome.payout(bet),

@@ -42,9 +42,9 @@ def get_history(user_id):
 
 @app.lambda_function(name="balance_transaction")
 def balance_transaction(event, context):
-    """Invoked by the game engine (not through API Gateway): one debit or credit."""
+    """Invoked by the game engine (not through API Gateway): settles one spin."""
     try:
-        change = balances.BalanceChange.from_event(event)
-        return {"status": 200, **balances.apply_change(database(), change)}
+        settlement = balances.Settlement.from_event(event)
+        return {"status": 200, **balances.settle(database(), settlement)}
     except balances.BalanceError as refused:
         return {"status": refused.status, "error": str(refused)}

@@ -43,8 +43,13 @@ def test_spin_debits_credits_and_records_the_game(client, game_engine, db_env):
     assert body["payout"] == 10 * body["multiplier"]
     assert db_env[GAMES].count_documents({"user_id": "user_1"}) == games_before + 1
     assert db_env[GAME_HISTORY].find_one({"session_id": body["spin_id"]})["bet_amount"] == 10
-    kinds = [p["kind"] for p in game_engine.fake_lambda.payloads]
-    assert kinds == (["debit", "credit"] if body["win"] else ["debit"])
+    assert db_env[GAMES].find_one({"spin_id": body["spin_id"]})["payout"] == body["payout"]
+    (settlement,) = game_engine.fake_lambda.payloads
+    assert (settlement["spin_id"], settlement["bet"], settlement["payout"]) == (
+        body["spin_id"],
+        10,
+        body["payout"],
+    )
 
 
 def test_spin_passes_the_trace_to_the_user_service(client, game_engine, env):

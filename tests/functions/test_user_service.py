@@ -90,41 +90,57 @@ def test_connection_churn_opens_a_client_per_call_and_pooled_does_not(client, ca
     assert not any(s["op"] == "db.connection" for s in pooled["spans"])
 
 
-def test_balance_transaction_is_atomic_never_negative_and_idempotent(user_service, db_env):
+def test_settling_a_spin_is_atomic_never_negative_and_idempotent(user_service, db_env):
+    from slot_common.data_model import GAME_HISTORY, GAMES
+
     lambda_client = Client(user_service.app).lambda_
 
-    def change(kind: str, amount: int, tx: str, user: str = "user_1") -> dict:
-        payload = {"user_id": user, "kind": kind, "amount": amount, "transaction_id": tx}
+    def settle(spin: str, bet: int, payout: int, user: str = "user_1") -> dict:
+        payload = {"user_id": user, "spin_id": spin, "bet": bet, "payout": payout, "symbols": ["a", "b", "c"]}
         return lambda_client.invoke("balance_transaction", payload).payload
 
-    assert change("debit", 100, "t1") == {"status": 200, "balance": 900, "applied": True}
-    assert change("debit", 100, "t1") == {"status": 200, "balance": 900, "applied": False}
-    assert change("credit", 50, "t2") == {"status": 200, "balance": 950, "applied": True}
-    refused = change("debit", 951, "t3")
+    assert settle("s1", 100, 0) == {"status": 200, "balance": 900, "applied": True}
+    assert settle("s1", 100, 0) == {"status": 200, "balance": 900, "applied": False}, "a retry pays nothing"
+    assert settle("s2", 50, 100) == {"status": 200, "balance": 950, "applied": True}
+    refused = settle("s3", 951, 0)
     assert refused["status"] == 400 and "exceeds the balance" in refused["error"]
     assert db_env[USERS].find_one({"_id": "user_1"})["balance"] == 950
-    assert change("debit", 1, "t4", user="nobody")["status"] == 404
-    assert change("refund", 1, "t5")["status"] == 400
+    assert db_env[GAMES].count_documents({"spin_id": {"$in": ["s1", "s2", "s3"]}}) == 2
+    assert db_env[GAME_HISTORY].count_documents({"session_id": {"$in": ["s1", "s2", "s3"]}}) == 2
+    assert settle("s4", 1, 0, user="nobody")["status"] == 404
+    assert settle("s5", 0, 0)["status"] == 400
     assert lambda_client.invoke("balance_transaction", {"user_id": "user_1"}).payload["status"] == 400
     db_env[USERS].update_one({"_id": "user_1"}, {"$set": {"balance": 1000}})
 
 
-def test_concurrent_debits_never_overdraw(user_service, db_env):
+def test_a_settlement_whose_records_were_lost_is_completed_by_its_retry(user_service, db_env):
+    from slot_common.data_model import GAMES
+    from users.balances import Settlement, _apply, settle
+
+    settlement = Settlement("user_2", "crashed-spin", 10, 30, ["x", "x", "x"])
+    _apply(db_env, settlement)  # the function died after moving the money
+    assert db_env[GAMES].count_documents({"spin_id": "crashed-spin"}) == 0
+    assert settle(db_env, settlement) == {"balance": 1020, "applied": False}
+    assert db_env[GAMES].count_documents({"spin_id": "crashed-spin"}) == 1
+    db_env[USERS].update_one({"_id": "user_2"}, {"$set": {"balance": 1000}})
+
+
+def test_concurrent_spins_never_overdraw(user_service, db_env):
     from concurrent.futures import ThreadPoolExecutor
 
-    from users.balances import BalanceChange, BalanceError, apply_change
+    from users.balances import BalanceError, Settlement, settle
 
     db_env[USERS].update_one({"_id": "user_3"}, {"$set": {"balance": 100}})
 
-    def debit(number: int) -> bool:
+    def spin(number: int) -> bool:
         try:
-            apply_change(db_env, BalanceChange("user_3", "debit", 30, f"race-{number}"))
+            settle(db_env, Settlement("user_3", f"race-{number}", 30, 0, ["a", "b", "c"]))
             return True
         except BalanceError:
             return False
 
     with ThreadPoolExecutor(8) as pool:
-        accepted = sum(pool.map(debit, range(8)))
+        accepted = sum(pool.map(spin, range(8)))
     assert accepted == 3
     assert db_env[USERS].find_one({"_id": "user_3"})["balance"] == 10
     db_env[USERS].update_one({"_id": "user_3"}, {"$set": {"balance": 1000}})

@@ -62,7 +62,7 @@ def deploy_function(
     code: bytes,
     *,
     layers: list[str] | None = None,
-    timeout: int = 3,
+    timeout: int = 10,
     memory: int = 128,
     env: dict[str, str] | None = None,
 ) -> str:

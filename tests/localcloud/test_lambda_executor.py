@@ -140,7 +140,8 @@ def test_import_error_is_reported_as_aws_does(lambda_client):
 
 def test_timeout_kills_the_environment_and_the_next_invoke_is_cold(lambda_client, probe):
     name = probe(timeout=2)
-    before, _, _ = invoke(lambda_client, name)
+    before, error, _ = invoke(lambda_client, name)
+    assert error is None, before
     started = time.monotonic()
     payload, error, log = invoke(lambda_client, name, {"busy_seconds": 30})
     elapsed = time.monotonic() - started
@@ -157,7 +158,8 @@ def test_timeout_kills_the_environment_and_the_next_invoke_is_cold(lambda_client
 
 def test_memory_above_memory_size_kills_the_runtime(lambda_client, probe):
     name = probe(memory=128)
-    before, _, _ = invoke(lambda_client, name)
+    before, error, _ = invoke(lambda_client, name)
+    assert error is None, before
     payload, error, log = invoke(lambda_client, name, {"allocate_mb": 300})
     assert error == "Unhandled"
     assert payload["errorType"] == "Runtime.ExitError"

@@ -79,6 +79,7 @@ def test_a_stale_pid_file_is_not_trusted(cli_env, tmp_path):
 
 def test_a_port_taken_by_something_else_is_reported_not_killed(cli_env):
     with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # earlier tests' TIME_WAIT
         blocker.bind(("127.0.0.1", 8997))
         blocker.listen()
         result = localcloud(cli_env, "up", "spotlight")

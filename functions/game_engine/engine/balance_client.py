@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import sentry_sdk
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from slot_common.settings import settings
 
@@ -29,25 +30,41 @@ def lambda_client() -> Any:
     return boto3.client("lambda", config=Config(retries={"max_attempts": 2}, read_timeout=30))
 
 
-def change_balance(user_id: str, kind: str, amount: int, transaction_id: str) -> dict[str, Any]:
-    """Debit or credit; retrying with the same transaction id is safe."""
+def settle(
+    user_id: str, spin_id: str, bet: int, payout: int, symbols: list[str], retry: bool = True
+) -> dict[str, Any]:
+    """Moves the money and records the game in the user service. The spin id makes it safe to
+    retry: a settlement whose answer was lost is applied once and completed by the retry."""
+    try:
+        return _settle_once(user_id, spin_id, bet, payout, symbols)
+    except BalanceServiceError:
+        if not retry:
+            raise
+        return _settle_once(user_id, spin_id, bet, payout, symbols)
+
+
+def _settle_once(user_id: str, spin_id: str, bet: int, payout: int, symbols: list[str]) -> dict[str, Any]:
     payload = {
         "user_id": user_id,
-        "kind": kind,
-        "amount": amount,
-        "transaction_id": transaction_id,
+        "spin_id": spin_id,
+        "bet": bet,
+        "payout": payout,
+        "symbols": symbols,
         # AwsLambdaIntegration continues the trace from these, so one trace spans both functions
         "headers": {
             "sentry-trace": sentry_sdk.get_traceparent() or "",
             "baggage": sentry_sdk.get_baggage() or "",
         },
     }
-    with sentry_sdk.start_span(op="function.aws.invoke", name=f"balance {kind}") as span:
+    with sentry_sdk.start_span(op="function.aws.invoke", name="settle spin") as span:
         span.set_data("faas.invoked_name", settings().user_balance_function)
-        response = lambda_client().invoke(
-            FunctionName=settings().user_balance_function, Payload=json.dumps(payload).encode()
-        )
-        body = json.loads(response["Payload"].read() or b"null")
+        try:
+            response = lambda_client().invoke(
+                FunctionName=settings().user_balance_function, Payload=json.dumps(payload).encode()
+            )
+            body = json.loads(response["Payload"].read() or b"null")
+        except (BotoCoreError, ClientError, ValueError) as error:
+            raise BalanceServiceError(f"user service unreachable: {error}") from error
     if response.get("FunctionError") or not isinstance(body, dict):
         raise BalanceServiceError(f"user service failed: {body}")
     if body.get("status") != 200:

@@ -1,4 +1,10 @@
-"""Balance changes for the spin: atomic, never negative, applied once per transaction id."""
+"""Settling a spin: the balance change and the game's records, safe to retry.
+
+The balance moves by payout - bet in one atomic update that also remembers the spin id, so
+a balance never goes negative and a retried settlement is applied once. The game is then
+recorded with upserts keyed by the spin id: a retry after a crash completes the records
+without paying twice.
+"""
 
 from __future__ import annotations
 
@@ -9,40 +15,50 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.database import Database
 
-from slot_common.data_model import RECENT_TRANSACTIONS, USERS
-
-KINDS = ("debit", "credit")
+from slot_common.data_model import GAME_HISTORY, GAMES, RECENT_TRANSACTIONS, USERS
 
 
 class BalanceError(Exception):
-    """A change that was refused; ``status`` is the HTTP status the caller should answer."""
+    """A settlement that was refused; ``status`` is the HTTP status the caller should answer."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
+def _non_negative_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BalanceError(400, f"{name} must be a non-negative integer")
+    return value
+
+
 @dataclass(frozen=True)
-class BalanceChange:
+class Settlement:
     user_id: str
-    kind: str
-    amount: int
-    transaction_id: str
+    spin_id: str
+    bet: int
+    payout: int
+    symbols: list[str]
 
     @classmethod
-    def from_event(cls, event: dict[str, Any]) -> BalanceChange:
+    def from_event(cls, event: dict[str, Any]) -> Settlement:
         """Validates an invoke payload from the game engine."""
         try:
-            change = cls(str(event["user_id"]), event["kind"], event["amount"], str(event["transaction_id"]))
+            settlement = cls(
+                str(event["user_id"]),
+                str(event["spin_id"]),
+                event["bet"],
+                event["payout"],
+                list(event["symbols"]),
+            )
         except (KeyError, TypeError) as missing:
-            raise BalanceError(400, f"balance change is missing {missing}") from None
-        if change.kind not in KINDS:
-            raise BalanceError(400, f"kind must be one of {KINDS}")
-        if isinstance(change.amount, bool) or not isinstance(change.amount, int) or change.amount < 0:
-            raise BalanceError(400, "amount must be a non-negative integer")
-        if not change.transaction_id:
-            raise BalanceError(400, "transaction_id must not be empty")
-        return change
+            raise BalanceError(400, f"settlement is missing {missing}") from None
+        _non_negative_int(settlement.payout, "payout")
+        if _non_negative_int(settlement.bet, "bet") == 0:
+            raise BalanceError(400, "bet must be greater than 0")
+        if not settlement.spin_id:
+            raise BalanceError(400, "spin_id must not be empty")
+        return settlement
 
 
 def get_balance(db: Database, user_id: str) -> int | None:
@@ -50,32 +66,68 @@ def get_balance(db: Database, user_id: str) -> int | None:
     return None if user is None else user["balance"]
 
 
-def apply_change(db: Database, change: BalanceChange) -> dict[str, Any]:
-    """One atomic update on the user document; a retried transaction id changes nothing."""
-    delta = change.amount if change.kind == "credit" else -change.amount
-    condition: dict[str, Any] = {
-        "_id": change.user_id,
-        "applied_transactions": {"$ne": change.transaction_id},
-    }
-    if change.kind == "debit":
-        condition["balance"] = {"$gte": change.amount}
+def _apply(db: Database, settlement: Settlement) -> tuple[int, bool]:
+    """(balance after, applied now); raises BalanceError when refused."""
     updated = db[USERS].find_one_and_update(
-        condition,
         {
-            "$inc": {"balance": delta},
+            "_id": settlement.user_id,
+            "balance": {"$gte": settlement.bet},
+            "applied_transactions": {"$ne": settlement.spin_id},
+        },
+        {
+            "$inc": {"balance": settlement.payout - settlement.bet},
             "$set": {"updated_at": datetime.now(UTC)},
             "$push": {
-                "applied_transactions": {"$each": [change.transaction_id], "$slice": -RECENT_TRANSACTIONS}
+                "applied_transactions": {"$each": [settlement.spin_id], "$slice": -RECENT_TRANSACTIONS}
             },
         },
         projection={"balance": 1},
         return_document=ReturnDocument.AFTER,
     )
     if updated is not None:
-        return {"balance": updated["balance"], "applied": True}
-    user = db[USERS].find_one({"_id": change.user_id}, {"balance": 1, "applied_transactions": 1})
+        return updated["balance"], True
+    user = db[USERS].find_one({"_id": settlement.user_id}, {"balance": 1, "applied_transactions": 1})
     if user is None:
-        raise BalanceError(404, f"user {change.user_id} not found")
-    if change.transaction_id in user.get("applied_transactions", []):
-        return {"balance": user["balance"], "applied": False}  # a retry: already applied once
-    raise BalanceError(400, f"bet of {change.amount} exceeds the balance of {user['balance']}")
+        raise BalanceError(404, f"user {settlement.user_id} not found")
+    if settlement.spin_id in user.get("applied_transactions", []):
+        return user["balance"], False  # a retry: the money moved once already
+    raise BalanceError(400, f"bet of {settlement.bet} exceeds the balance of {user['balance']}")
+
+
+def _record(db: Database, settlement: Settlement, now: datetime) -> None:
+    win = settlement.payout > 0
+    db[GAMES].update_one(
+        {"spin_id": settlement.spin_id},
+        {
+            "$setOnInsert": {
+                "user_id": settlement.user_id,
+                "bet": settlement.bet,
+                "win": win,
+                "payout": settlement.payout,
+                "symbols": settlement.symbols,
+                "timestamp": now.timestamp(),
+            }
+        },
+        upsert=True,
+    )
+    db[GAME_HISTORY].update_one(
+        {"session_id": settlement.spin_id},
+        {
+            "$setOnInsert": {
+                "game_id": f"game_{settlement.spin_id}",
+                "user_id": settlement.user_id,
+                "game_type": "slots",
+                "bet_amount": settlement.bet,
+                "payout": settlement.payout,
+                "result": settlement.symbols,
+                "played_at": now.timestamp(),
+            }
+        },
+        upsert=True,
+    )
+
+
+def settle(db: Database, settlement: Settlement) -> dict[str, Any]:
+    balance, applied = _apply(db, settlement)
+    _record(db, settlement, datetime.now(UTC))
+    return {"balance": balance, "applied": applied}
