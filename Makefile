@@ -17,7 +17,7 @@ FRONTEND     := frontend
 
 PYTHON313 = $(shell scripts/find-python313)
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate scenarios bench
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate scenarios bench load
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -94,6 +94,9 @@ seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
 
 scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stack; check each Sentry signal (--json: ARGS=--json)
 	$(PY) -m deploy.scenarios $(ARGS)
+
+load: $(VENV)/.installed ## 50+ concurrent spins through API Gateway, then check that nothing was lost (ARGS=--spins N --concurrency N)
+	$(PY) -m deploy.load $(ARGS)
 
 validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml

@@ -1,8 +1,12 @@
 """`make load`: concurrent spins through API Gateway, then proof that nothing was lost.
 
-Every accepted spin must be recorded exactly once (games and game_history), no balance may
-go negative, and each player's balance must equal start - bets + payouts. Bounded: a fixed
-number of spins, each with a timeout, against loopback only.
+A warm-up ramp (waves of 10, 20, ... concurrent spins) lets the executor create its
+execution environments a few at a time, as a real service scales out; then the burst sends
+`--spins` at `--concurrency`. Afterwards the ledger is checked: every accepted spin is
+recorded exactly once (games and game_history), no spin is recorded twice, no balance is
+negative, and each player's balance equals start - bets + payouts of every spin recorded
+since the run began (a spin whose answer was lost still counts if it was settled).
+Bounded: a fixed number of spins, each with a timeout, against loopback only.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ class LoadReport:
 
     @property
     def ok(self) -> bool:
-        return not self.problems and self.failed == 0
+        return not self.problems
 
 
 def _spin(api_url: str, user: str, bet: int) -> tuple[int, dict[str, Any], float]:
@@ -72,6 +76,49 @@ def _count_environments(settings: Settings) -> int:
     return len(list(settings.lambda_envs_dir.glob("envs/*/init.pid")))
 
 
+def _wave(api_url: str, plan: list[str], concurrency: int, bet: int, settings: Settings) -> tuple[list, int]:
+    peak = 0
+    with ThreadPoolExecutor(concurrency) as pool:
+        futures = [pool.submit(_spin, api_url, user, bet) for user in plan]
+        while not all(f.done() for f in futures):
+            peak = max(peak, _count_environments(settings))
+            time.sleep(0.2)
+    return [f.result() for f in futures], peak
+
+
+def check_ledger(
+    db: Any, players: list[str], start: dict[str, int], since: float, accepted: list[str]
+) -> list[str]:
+    """Problems with the books since ``since``; an empty list means nothing was lost."""
+    problems = []
+    games = list(
+        db[GAMES].find(
+            {"user_id": {"$in": players}, "timestamp": {"$gte": since}, "spin_id": {"$exists": True}}
+        )
+    )
+    recorded = Counter(game["spin_id"] for game in games)
+    history = Counter(
+        doc["session_id"]
+        for doc in db[GAME_HISTORY].find({"session_id": {"$in": list(recorded)}}, {"session_id": 1})
+    )
+    problems += [f"spin {spin} recorded {count}x in games" for spin, count in recorded.items() if count != 1]
+    problems += [
+        f"spin {spin} recorded {history[spin]}x in game_history" for spin in recorded if history[spin] != 1
+    ]
+    problems += [f"accepted spin {spin} is not recorded" for spin in accepted if recorded[spin] != 1]
+    final = {u["_id"]: u["balance"] for u in db[USERS].find({"_id": {"$in": players}}, {"balance": 1})}
+    for user in players:
+        mine = [game for game in games if game["user_id"] == user]
+        expected = start[user] - sum(game["bet"] for game in mine) + sum(game["payout"] for game in mine)
+        if final[user] != expected:
+            problems.append(
+                f"{user}: balance {final[user]}, expected {expected} from {len(mine)} recorded spins"
+            )
+        if final[user] < 0:
+            problems.append(f"{user}: negative balance {final[user]}")
+    return problems
+
+
 def run_load(
     settings: Settings,
     deployment: Deployment,
@@ -80,48 +127,32 @@ def run_load(
     users: int = 10,
     bet: int = 5,
     database: str | None = None,
+    ramp_step: int = 10,
 ) -> LoadReport:
     players = [f"user_{number}" for number in range(1, users + 1)]
     client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
     db = client[database or os.environ.get("MONGODB_DATABASE", "sentry_poc")]
     start = {u["_id"]: u["balance"] for u in db[USERS].find({"_id": {"$in": players}}, {"balance": 1})}
+    since = time.time()
+    peak = 0
+    for level in range(ramp_step, concurrency, ramp_step):  # warm-up: scale out a few at a time
+        _, wave_peak = _wave(
+            deployment.api_url, [players[n % users] for n in range(level)], level, bet, settings
+        )
+        peak = max(peak, wave_peak)
     plan = [players[number % users] for number in range(spins)]
-    peak_environments = 0
     started = time.monotonic()
-    with ThreadPoolExecutor(concurrency) as pool:
-        futures = [pool.submit(_spin, deployment.api_url, user, bet) for user in plan]
-        while not all(f.done() for f in futures):
-            peak_environments = max(peak_environments, _count_environments(settings))
-            time.sleep(0.2)
-        results = [f.result() for f in futures]
+    results, burst_peak = _wave(deployment.api_url, plan, concurrency, bet, settings)
     elapsed = time.monotonic() - started
-
+    time.sleep(1)  # settlements of lost answers finish on their own
     statuses = Counter(str(status) for status, _, _ in results)
-    accepted = [(user, body) for user, (status, body, _) in zip(plan, results, strict=True) if status == 200]
-    problems = []
-    spin_ids = [body["spin_id"] for _, body in accepted]
-    recorded = Counter(
-        doc["spin_id"] for doc in db[GAMES].find({"spin_id": {"$in": spin_ids}}, {"spin_id": 1})
-    )
-    history = Counter(
-        doc["session_id"]
-        for doc in db[GAME_HISTORY].find({"session_id": {"$in": spin_ids}}, {"session_id": 1})
-    )
-    for spin_id in spin_ids:
-        if recorded[spin_id] != 1 or history[spin_id] != 1:
-            problems.append(
-                f"spin {spin_id} recorded {recorded[spin_id]}x in games, {history[spin_id]}x in history"
-            )
-    final = {u["_id"]: u["balance"] for u in db[USERS].find({"_id": {"$in": players}}, {"balance": 1})}
-    for user in players:
-        expected = start[user] - sum(b["bet"] for u, b in accepted if u == user)
-        expected += sum(b["payout"] for u, b in accepted if u == user)
-        if final[user] != expected:
-            problems.append(f"{user}: balance {final[user]}, expected {expected}")
-        if final[user] < 0:
-            problems.append(f"{user}: negative balance {final[user]}")
+    accepted = [body["spin_id"] for status, body, _ in results if status == 200]
+    problems = check_ledger(db, players, start, since, accepted)
     client.close()
     latencies = sorted(ms for status, _, ms in results if status == 200) or [0.0]
+    failed = sum(1 for status, _, _ in results if status == 0 or status >= 500)
+    if not accepted:
+        problems.append(f"none of {spins} spins was accepted")
     return LoadReport(
         spins=spins,
         concurrency=concurrency,
@@ -129,11 +160,11 @@ def run_load(
         seconds=round(elapsed, 1),
         accepted=len(accepted),
         refused=sum(1 for status, _, _ in results if 400 <= status < 500),
-        failed=sum(1 for status, _, _ in results if status == 0 or status >= 500),
+        failed=failed,
         statuses=dict(statuses),
         latency_ms_p50=round(latencies[len(latencies) // 2], 1),
-        latency_ms_p95=round(latencies[int(len(latencies) * 0.95) - 1 if len(latencies) > 1 else 0], 1),
-        max_environments=peak_environments,
+        latency_ms_p95=round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 1),
+        max_environments=max(peak, burst_peak),
         problems=problems,
     )
 
@@ -152,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, describe_deployment(settings), args.spins, args.concurrency, args.users, args.bet
     )
     print(json.dumps(asdict(report), indent=2))
-    print("load: OK, nothing lost" if report.ok else "load: FAILED", file=sys.stderr)
+    verdict = f"load: OK, nothing lost ({report.accepted} accepted, {report.failed} failed)"
+    print(verdict if report.ok else "load: FAILED", file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -60,3 +60,17 @@ def test_routes_answer_503_within_3_seconds(no_database, service, method, path):
     assert elapsed < 3
     errors = transport.items("event")
     assert any(e["exception"]["values"][-1]["type"] == "ServerSelectionTimeoutError" for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("uri", "direct"),
+    [
+        ("mongodb://127.0.0.1:27017/", True),
+        ("mongodb://user:pw@db.example:27017/sentry_poc", True),
+        ("mongodb://a:27017,b:27017/?replicaSet=rs0", False),
+        ("mongodb://a:27017/?replicaSet=rs0", False),
+        ("mongodb+srv://cluster.example/sentry_poc", False),
+    ],
+)
+def test_a_single_server_is_connected_directly(uri, direct):
+    assert mongo.single_server(uri) is direct

@@ -144,3 +144,20 @@ def test_concurrent_spins_never_overdraw(user_service, db_env):
     assert accepted == 3
     assert db_env[USERS].find_one({"_id": "user_3"})["balance"] == 10
     db_env[USERS].update_one({"_id": "user_3"}, {"$set": {"balance": 1000}})
+
+
+def test_spotlight_only_becomes_the_dsn_of_spotlights_envelope_endpoint(env):
+    from slot_common.observability import spotlight_dsn
+
+    assert spotlight_dsn("http://127.0.0.1:8969/stream") == "http://spotlight@127.0.0.1:8969/0"
+    env(SENTRY_SPOTLIGHT="http://127.0.0.1:8969/stream", SENTRY_DSN="")
+    try:
+        assert init_sentry() is True
+        assert sentry_sdk.get_client().options["dsn"] == "http://spotlight@127.0.0.1:8969/0"
+    finally:
+        reset_sentry()
+
+
+def test_no_dsn_and_no_spotlight_is_a_clean_no_op(env):
+    env(SENTRY_SPOTLIGHT="", SENTRY_DSN="")
+    assert init_sentry() is False

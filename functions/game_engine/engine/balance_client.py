@@ -66,7 +66,12 @@ def _settle_once(user_id: str, spin_id: str, bet: int, payout: int, symbols: lis
         except (BotoCoreError, ClientError, ValueError) as error:
             raise BalanceServiceError(f"user service unreachable: {error}") from error
     if response.get("FunctionError") or not isinstance(body, dict):
-        raise BalanceServiceError(f"user service failed: {body}")
+        detail = (
+            f"{body.get('errorType')}: {body.get('errorMessage', '')[:200]}"
+            if isinstance(body, dict)
+            else body
+        )
+        raise BalanceServiceError(f"user service failed: {detail}")
     if body.get("status") != 200:
         raise BalanceRefusedError(body.get("status", 500), body.get("error", "refused"))
     return body

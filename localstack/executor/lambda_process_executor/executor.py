@@ -59,7 +59,11 @@ def _link_or_copy(source: str, target: str) -> None:
 def merged_layers_dir(function_version: FunctionVersion) -> Path:
     """The folder that plays /opt: every layer of the function, merged in the given order."""
     layers = function_version.config.layers or []
-    key = hashlib.sha1("\n".join(layer.layer_version_arn for layer in layers).encode()).hexdigest()[:16]
+    # a layer version ARN repeats after LocalStack restarts (version 1 again): key by content too
+    identity = "\n".join(
+        f"{layer.layer_version_arn} {getattr(layer.code, 'code_sha256', '')}" for layer in layers
+    )
+    key = hashlib.sha1(identity.encode()).hexdigest()[:16]
     target = work_dir() / "opt" / key
     if target.exists():
         return target

@@ -34,7 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 RUNTIME_API_PREFIX = "/2018-06-01/runtime"
-MEMORY_POLL_SECONDS = 0.01
+MEMORY_POLL_SECONDS = 0.05  # the kernel's high-water mark catches peaks between polls
 PARENT_POLL_SECONDS = 0.5
 INIT_TIMEOUT_SECONDS = 10.0
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -131,8 +131,12 @@ class Runtime:
         self.init_duration_ms: float | None = None
         self.peak_kb = 0
         self._started = 0.0
+        # one queue per runtime process: a /next request left hanging by a killed runtime
+        # holds the old queue and can never take an invocation meant for its successor
+        self.invocations: queue.Queue[Invocation] = queue.Queue()
 
     def spawn(self) -> None:
+        self.invocations = queue.Queue()
         self.ready.clear()
         self.init_error = None
         self.init_duration_ms = None
@@ -207,7 +211,6 @@ class RuntimeInit:
         self.config = config
         self.runtime = Runtime(config)
         self.invokes: queue.Queue[Invocation] = queue.Queue()
-        self.next_invocation: queue.Queue[Invocation] = queue.Queue()
         self.current: Invocation | None = None
         self.fresh_init = False  # the next REPORT carries Init Duration
         self.init_log_offset = 0  # where the output of the latest init starts
@@ -294,7 +297,7 @@ class RuntimeInit:
         deadline = time.monotonic() + self.config.timeout_seconds
         limit_kb = self.config.memory_mb * 1024
         self.current = invocation
-        self.next_invocation.put(invocation)
+        self.runtime.invocations.put(invocation)
         while not invocation.done.wait(MEMORY_POLL_SECONDS):
             if self.runtime.sample_memory() > limit_kb:
                 self.runtime.kill()
@@ -328,7 +331,7 @@ class RuntimeInit:
     def _drain_next(self) -> None:
         while True:
             try:
-                self.next_invocation.get_nowait()
+                self.runtime.invocations.get_nowait()
             except queue.Empty:
                 return
 
@@ -393,8 +396,9 @@ def make_handler(init: RuntimeInit) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if self.path == f"{RUNTIME_API_PREFIX}/invocation/next":
+                waiting_on = init.runtime.invocations
                 init.runtime.mark_ready()
-                invocation = init.next_invocation.get()
+                invocation = waiting_on.get()
                 self._reply(
                     HTTPStatus.OK,
                     invocation.payload,

@@ -16,12 +16,18 @@ RECENT_TRANSACTIONS = 200  # idempotency window kept on each user document
 
 INDEXES: dict[str, list[IndexModel]] = {
     # the player's history, newest first; game_id is deliberately not indexed (see the N+1 scenario)
-    GAME_HISTORY: [IndexModel([("user_id", ASCENDING), ("played_at", DESCENDING)], name="user_played_at")],
+    GAME_HISTORY: [
+        IndexModel([("user_id", ASCENDING), ("played_at", DESCENDING)], name="user_played_at"),
+        # settlements are keyed by spin id (session_id of a spin's history entry)
+        IndexModel([("session_id", ASCENDING)], name="session_id"),
+    ],
     GAMES: [
         # the fix of the slow aggregation: a range on timestamp first
         IndexModel([("timestamp", ASCENDING), ("user_id", ASCENDING)], name="timestamp_user"),
         # player metrics
         IndexModel([("user_id", ASCENDING), ("timestamp", DESCENDING)], name="user_timestamp"),
+        # settlements: one game per spin id (seeded games have none, hence sparse)
+        IndexModel([("spin_id", ASCENDING)], name="spin_id", unique=True, sparse=True),
     ],
 }
 

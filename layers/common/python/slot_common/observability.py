@@ -45,9 +45,15 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
     from sentry_sdk.integrations.chalice import ChaliceIntegration
     from sentry_sdk.integrations.pymongo import PyMongoIntegration
 
+    dsn, spotlight = config.sentry_dsn, config.sentry_spotlight
+    if not dsn and spotlight:
+        # Spotlight speaks Sentry's envelope protocol: as the DSN it gets the SDK's normal
+        # asynchronous transport and our sample rates. (The `spotlight` option alone sends
+        # synchronously and forces every trace and profile, which a loaded function feels.)
+        dsn, spotlight = spotlight_dsn(spotlight), None
     sentry_sdk.init(
-        dsn=config.sentry_dsn,
-        spotlight=config.sentry_spotlight,
+        dsn=dsn,
+        spotlight=spotlight,
         transport=transport,
         integrations=[
             AwsLambdaIntegration(timeout_warning=True),
@@ -68,6 +74,12 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
         data_collection={"database_query_data": False, "user_info": False},
     )
     return True
+
+
+def spotlight_dsn(stream_url: str) -> str:
+    """http://127.0.0.1:8969/stream -> http://spotlight@127.0.0.1:8969/0 (its /api/0/envelope/)."""
+    scheme, _, rest = stream_url.partition("://")
+    return f"{scheme}://spotlight@{rest.split('/', 1)[0]}/0"
 
 
 def current_transaction() -> Any:
