@@ -7,10 +7,10 @@ from functools import cache
 from typing import Any
 
 import boto3
-import sentry_sdk
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from slot_common.observability import span, trace_headers
 from slot_common.settings import settings
 
 
@@ -51,13 +51,10 @@ def _settle_once(user_id: str, spin_id: str, bet: int, payout: int, symbols: lis
         "payout": payout,
         "symbols": symbols,
         # AwsLambdaIntegration continues the trace from these, so one trace spans both functions
-        "headers": {
-            "sentry-trace": sentry_sdk.get_traceparent() or "",
-            "baggage": sentry_sdk.get_baggage() or "",
-        },
+        "headers": trace_headers(),
     }
-    with sentry_sdk.start_span(op="function.aws.invoke", name="settle spin") as span:
-        span.set_data("faas.invoked_name", settings().user_balance_function)
+    with span(op="function.aws.invoke", name="settle spin") as invoking:
+        invoking.set_data("faas.invoked_name", settings().user_balance_function)
         try:
             response = lambda_client().invoke(
                 FunctionName=settings().user_balance_function, Payload=json.dumps(payload).encode()

@@ -8,9 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import sentry_sdk
-
 from slot_common.modes import Mode
+from slot_common.observability import span
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,10 @@ def heavy_calculation(primes: list[int]) -> float:
 
 def prime_report(limit: int, mode: Mode) -> PrimeReport:
     method = "intensive" if mode is Mode.ANTIPATTERN else "normal"
-    with sentry_sdk.start_span(op="cpu.prime_generation", name=f"primes below {limit} ({method})") as span:
+    with span(op="cpu.prime_generation", name=f"primes below {limit} ({method})") as generating:
         primes = primes_trial_division(limit) if mode is Mode.ANTIPATTERN else primes_sieve(limit)
-        span.set_data("primes_generated", len(primes))
-        span.set_data("calculation_method", method)
-    with sentry_sdk.start_span(op="cpu.heavy_calculation", name="sin/cos over the largest primes"):
+        generating.set_data("primes_generated", len(primes))
+        generating.set_data("calculation_method", method)
+    with span(op="cpu.heavy_calculation", name="sin/cos over the largest primes"):
         checksum = heavy_calculation(primes)
     return PrimeReport(limit, len(primes), primes[-1] if primes else 0, checksum)

@@ -1,20 +1,23 @@
 """The one Sentry set-up of every function, cold-start marking, and the seed's tags and data.
 
-Nothing here is called inside a view: functions call ``init_sentry()`` once at import, and
-``slot_common.service_app`` marks each invocation. With neither SENTRY_DSN nor
-SENTRY_SPOTLIGHT set, Sentry stays off and every helper is a no-op.
+Functions call ``init_sentry()`` once at import, and ``slot_common.service_app`` marks each
+invocation. Everything else in the functions reaches Sentry through the helpers here
+(``span``, ``capture_exception``, ``trace_headers``, ``tag``, ``record``), so that with
+neither SENTRY_DSN nor SENTRY_SPOTLIGHT set the SDK is not even imported: a clean no-op that
+costs a cold start nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-import sentry_sdk
-
 from slot_common.settings import settings
+
+_sentry: Any = None  # the sentry_sdk module once init_sentry() enabled it
 
 
 def _process_started_at() -> float:
@@ -38,9 +41,11 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
 
     Auto-enabling integrations stay off: each one costs import time on every cold start.
     """
+    global _sentry
     config = settings()
     if not (config.sentry_dsn or config.sentry_spotlight or transport):
         return False
+    import sentry_sdk
     from sentry_sdk.integrations.aws_lambda import AwsLambdaIntegration
     from sentry_sdk.integrations.chalice import ChaliceIntegration
     from sentry_sdk.integrations.pymongo import PyMongoIntegration
@@ -73,6 +78,7 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
         # Sentry's N+1 detector groups them
         data_collection={"database_query_data": False, "user_info": False},
     )
+    _sentry = sentry_sdk
     return True
 
 
@@ -83,8 +89,37 @@ def spotlight_dsn(stream_url: str) -> str:
 
 
 def current_transaction() -> Any:
-    span = sentry_sdk.get_current_span()
+    if _sentry is None:
+        return None
+    span = _sentry.get_current_span()
     return span.containing_transaction if span is not None else None
+
+
+class _NoSpan:
+    def set_data(self, key: str, value: Any) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def span(op: str, name: str) -> Iterator[Any]:
+    """A child span of the running transaction (or nothing, with Sentry off)."""
+    if _sentry is None:
+        yield _NoSpan()
+        return
+    with _sentry.start_span(op=op, name=name) as child:
+        yield child
+
+
+def capture_exception(error: BaseException) -> None:
+    if _sentry is not None:
+        _sentry.capture_exception(error)
+
+
+def trace_headers() -> dict[str, str]:
+    """sentry-trace and baggage of the running trace, for a call to another function."""
+    if _sentry is None:
+        return {}
+    return {"sentry-trace": _sentry.get_traceparent() or "", "baggage": _sentry.get_baggage() or ""}
 
 
 def mark_invocation() -> bool:

@@ -13,11 +13,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import sentry_sdk
 from chalice import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Response
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
-from slot_common.observability import mark_invocation
+from slot_common.observability import capture_exception, mark_invocation
 
 DATABASE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
 TRACE_HEADERS = ["sentry-trace", "baggage", "content-type"]
@@ -46,7 +45,7 @@ def _unavailable_when_database_is_down(view: Callable[..., Any]) -> Callable[...
         try:
             return view(*args, **kwargs)
         except DATABASE_ERRORS as error:
-            sentry_sdk.capture_exception(error)
+            capture_exception(error)
             raise ServiceUnavailableError(f"database unavailable: {type(error).__name__}") from error
 
     return wrapped
