@@ -98,6 +98,9 @@ scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stac
 load: $(VENV)/.installed ## 50+ concurrent spins through API Gateway, then check that nothing was lost (ARGS=--spins N --concurrency N)
 	$(PY) -m deploy.load $(ARGS)
 
+bench: $(VENV)/.installed ## measure cold/warm, Sentry's cost, executor overhead, scenarios, deploy, memory -> docs/benchmarks.md
+	$(PY) -m deploy.bench $(ARGS)
+
 validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 

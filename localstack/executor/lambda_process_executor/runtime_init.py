@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import http.client
 import json
 import math
 import os
@@ -26,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -37,7 +38,6 @@ RUNTIME_API_PREFIX = "/2018-06-01/runtime"
 MEMORY_POLL_SECONDS = 0.05  # the kernel's high-water mark catches peaks between polls
 PARENT_POLL_SECONDS = 0.5
 INIT_TIMEOUT_SECONDS = 10.0
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -215,17 +215,26 @@ class RuntimeInit:
         self.fresh_init = False  # the next REPORT carries Init Duration
         self.init_log_offset = 0  # where the output of the latest init starts
         self.invoke_started = 0.0
+        self._connection: http.client.HTTPConnection | None = None
 
     # --- talking to LocalStack -------------------------------------------------------
     def _post(self, path: str, body: bytes, content_type: str = "application/json") -> None:
-        request = urllib.request.Request(
-            f"{self.config.runtime_endpoint}{path}",
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type},
-        )
-        with _NO_PROXY.open(request, timeout=30) as response:
-            response.read()
+        """POST on one kept-alive connection (only the invoke thread posts); reconnect once."""
+        endpoint = urllib.parse.urlsplit(self.config.runtime_endpoint)
+        for attempt in (1, 2):
+            if self._connection is None:
+                self._connection = http.client.HTTPConnection(endpoint.hostname, endpoint.port, timeout=30)
+            try:
+                self._connection.request(
+                    "POST", f"{endpoint.path}{path}", body=body, headers={"Content-Type": content_type}
+                )
+                self._connection.getresponse().read()
+                return
+            except (OSError, http.client.HTTPException):
+                self._connection.close()
+                self._connection = None
+                if attempt == 2:
+                    raise
 
     # --- logs ------------------------------------------------------------------------
     def _log(self, line: str) -> None:

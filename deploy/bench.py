@@ -1,0 +1,408 @@
+"""`make bench`: the numbers that matter, measured side by side on the deployed stack, written
+to docs/benchmarks.md. Every comparison is interleaved (A, B, A, B, ...) because these
+machines are noisy; every number in the report comes from this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from deploy import build
+from deploy.events import EVENTS, api_gateway_event
+from deploy.load import run_load
+from deploy.local import Deployment, deploy_local, describe_deployment
+from deploy.scenario_catalog import SCENARIOS
+from deploy.scenarios import call
+from localcloud import aws
+from localcloud.processes import read_pid_file
+from localcloud.settings import PROJECT_ROOT, Settings
+
+REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
+EVENT_FOR = {
+    "UserServiceFunction": "balance.json",
+    "GameEngineFunction": "spin.json",
+    "GameEngineEagerInitFunction": "cold-start-eager.json",
+    "AnalyticsFunction": "player-metrics-one-aggregation.json",
+}
+SENTRY_VARIABLES = ("SENTRY_DSN", "SENTRY_SPOTLIGHT")
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 2) if values else float("nan")
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{min(values):.1f}-{max(values):.1f}"
+
+
+def report_fields(log_result: str) -> dict[str, float]:
+    line = next((x for x in base64.b64decode(log_result).decode().splitlines() if x.startswith("REPORT")), "")
+    fields = {}
+    for key in ("Duration", "Init Duration", "Max Memory Used"):
+        match = re.search(rf"(?:^|\t){key}: ([\d.]+)", line)
+        if match:
+            fields[key] = float(match.group(1))
+    return fields
+
+
+class Bench:
+    def __init__(self, settings: Settings, deployment: Deployment, rounds: int, log: Callable[[str], None]):
+        self.settings, self.deployment, self.rounds, self.log = settings, deployment, rounds, log
+        self.lambda_client = aws.client(settings, "lambda")
+        self.results: dict[str, Any] = {}
+
+    # --- Lambda invokes ----------------------------------------------------------------
+    def invoke(self, logical_id: str) -> tuple[float, dict[str, float]]:
+        spec = next(e for e in EVENTS if e.file == EVENT_FOR[logical_id])
+        payload = json.dumps(api_gateway_event(spec)).encode()
+        started = time.perf_counter()
+        response = self.lambda_client.invoke(
+            FunctionName=self.deployment.functions[logical_id], Payload=payload, LogType="Tail"
+        )
+        response["Payload"].read()
+        return (time.perf_counter() - started) * 1000, report_fields(response.get("LogResult", ""))
+
+    def set_sentry(self, logical_id: str, enabled: bool, saved: dict[str, str]) -> None:
+        """Sentry on = the deployed configuration; off = no DSN, no Spotlight. Forces a cold start."""
+        name = self.deployment.functions[logical_id]
+        config = self.lambda_client.get_function_configuration(FunctionName=name)
+        variables = dict(config.get("Environment", {}).get("Variables", {}))
+        for key in SENTRY_VARIABLES:
+            variables[key] = saved.get(key, "") if enabled else ""
+        variables["BENCH_NONCE"] = str(time.time_ns())
+        self.lambda_client.update_function_configuration(
+            FunctionName=name, Environment={"Variables": variables}
+        )
+        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+
+    def cold_and_warm(self) -> None:
+        rows = {}
+        for logical_id in EVENT_FOR:
+            name = self.deployment.functions[logical_id]
+            env = self.lambda_client.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+            saved = {key: env.get(key, "") for key in SENTRY_VARIABLES}
+            samples: dict[str, dict[str, list[float]]] = {
+                mode: {"init": [], "cold_client": [], "warm": [], "warm_client": []} for mode in ("on", "off")
+            }
+            for _ in range(self.rounds):
+                for mode in ("on", "off"):
+                    self.set_sentry(logical_id, mode == "on", saved)
+                    client_ms, fields = self.invoke(logical_id)
+                    samples[mode]["init"].append(fields.get("Init Duration", float("nan")))
+                    samples[mode]["cold_client"].append(client_ms)
+                    for _ in range(5):
+                        client_ms, fields = self.invoke(logical_id)
+                        samples[mode]["warm"].append(fields.get("Duration", float("nan")))
+                        samples[mode]["warm_client"].append(client_ms)
+            self.set_sentry(logical_id, True, saved)
+            rows[logical_id] = samples
+            on, off = samples["on"], samples["off"]
+            self.log(
+                f"bench: {logical_id}: init {median(on['init'])} vs {median(off['init'])} ms, "
+                f"warm {median(on['warm'])} vs {median(off['warm'])} ms (Sentry on vs off)"
+            )
+        self.results["cold_warm"] = rows
+
+    # --- executor overhead: LocalStack versus calling the handler in-process ------------
+    def executor_overhead(self) -> None:
+        logical_id = "UserServiceFunction"
+        spec = next(e for e in EVENTS if e.file == EVENT_FOR[logical_id])
+        event = json.dumps(api_gateway_event(spec))
+        dependencies = next(build.BUILD_DIR.glob("dependencies-layer-*/python"))
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": ":".join(
+                [
+                    str(PROJECT_ROOT / "functions/user_service"),
+                    str(dependencies),
+                    str(PROJECT_ROOT / "layers/common/python"),
+                ]
+            ),
+            "MONGODB_URI": self.settings.effective_mongodb_uri,
+            "AWS_DEFAULT_REGION": self.settings.region,
+        }
+        script = (
+            "import json, time, sys\n"
+            "t0 = time.perf_counter()\n"
+            "import app\n"
+            "class C:\n"
+            "    function_name='local'; aws_request_id='r'; invoked_function_arn='arn:aws:lambda:us-east-1:0:function:local'\n"
+            "    def get_remaining_time_in_millis(self): return 10000\n"
+            "event = json.loads(sys.argv[1])\n"
+            "app.app(event, C())\n"
+            "cold = (time.perf_counter() - t0) * 1000\n"
+            "warm = []\n"
+            "for _ in range(20):\n"
+            "    t = time.perf_counter(); app.app(event, C()); warm.append((time.perf_counter() - t) * 1000)\n"
+            "print(json.dumps({'cold': cold, 'warm': warm}))\n"
+        )
+        in_process_cold, in_process_warm, through_cold, through_warm = [], [], [], []
+        saved = {key: "" for key in SENTRY_VARIABLES}
+        name = self.deployment.functions[logical_id]
+        deployed_env = self.lambda_client.get_function_configuration(FunctionName=name)["Environment"][
+            "Variables"
+        ]
+        saved = {key: deployed_env.get(key, "") for key in SENTRY_VARIABLES}
+        for _ in range(self.rounds):
+            started = time.perf_counter()
+            out = subprocess.run(
+                [str(self.settings.lambda_python), "-c", script, event],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            spawn_ms = (time.perf_counter() - started) * 1000
+            measured = json.loads(out.stdout.strip().splitlines()[-1])
+            in_process_cold.append(spawn_ms - sum(measured["warm"]))
+            in_process_warm += measured["warm"]
+            self.set_sentry(logical_id, False, saved)
+            through_cold.append(self.invoke(logical_id)[0])
+            through_warm += [self.invoke(logical_id)[0] for _ in range(20)]
+        self.set_sentry(logical_id, True, saved)
+        self.results["executor"] = {
+            "in_process_cold": in_process_cold,
+            "in_process_warm": in_process_warm,
+            "localstack_cold": through_cold,
+            "localstack_warm": through_warm,
+        }
+        self.log(
+            f"bench: executor overhead warm {median(through_warm) - median(in_process_warm):.1f} ms, "
+            f"cold {median(through_cold) - median(in_process_cold):.1f} ms"
+        )
+
+    # --- imports and sizes ----------------------------------------------------------------
+    def import_times(self) -> None:
+        dependencies = next(build.BUILD_DIR.glob("dependencies-layer-*/python"))
+        modules = [
+            "sentry_sdk",
+            "sentry_sdk.integrations.aws_lambda",
+            "sentry_sdk.integrations.chalice",
+            "sentry_sdk.integrations.pymongo",
+            "sentry_sdk.integrations.boto3",
+            "pymongo",
+            "chalice",
+            "boto3",
+            "slot_common.service_app",
+        ]
+        times: dict[str, list[float]] = {module: [] for module in modules}
+        for _ in range(self.rounds):
+            for module in modules:
+                out = subprocess.run(
+                    [str(self.settings.lambda_python), "-X", "importtime", "-c", f"import {module}"],
+                    env={"PYTHONPATH": f"{dependencies}:{PROJECT_ROOT / 'layers/common/python'}"},
+                    capture_output=True,
+                    text=True,
+                )
+                line = out.stderr.strip().splitlines()[-1]
+                times[module].append(int(line.split("|")[1]) / 1000)
+        self.results["imports"] = times
+        self.log("bench: import times measured")
+
+    def sizes(self) -> None:
+        functions, layers = build.build_all(log=lambda _: None)
+        self.results["sizes"] = {
+            a.name: {"zipped": a.zipped_bytes, "unzipped": a.unzipped_bytes}
+            for a in [*layers, *functions.values()]
+        }
+
+    # --- deploy times ---------------------------------------------------------------------
+    def deploy_times(self) -> None:
+        unchanged = []
+        for _ in range(self.rounds):
+            started = time.perf_counter()
+            result = deploy_local(self.settings, self.deployment.stack_name, log=lambda _: None)
+            unchanged.append(time.perf_counter() - started)
+            assert result.stack_change == "unchanged", result.stack_change
+        self.results["deploy_unchanged_s"] = unchanged
+        self.log(f"bench: re-deploy with no change {median(unchanged)} s")
+
+    # --- scenarios against their fixes ------------------------------------------------------
+    def scenarios(self) -> None:
+        pairs: dict[str, dict[str, list[float]]] = {}
+        repeat = {
+            "cpu-spike": 3,
+            "slow-aggregation": 3,
+            "n-plus-one": 5,
+            "many-queries": 5,
+            "connection-churn": 10,
+        }
+        for scenario in SCENARIOS:
+            if scenario.id not in repeat:
+                continue
+            samples: dict[str, list[float]] = {"antipattern": [], "fix": []}
+            call(self.deployment.api_url, scenario.fix)  # warm both
+            call(self.deployment.api_url, scenario.antipattern)
+            for _ in range(repeat[scenario.id]):
+                samples["antipattern"].append(call(self.deployment.api_url, scenario.antipattern).duration_ms)
+                samples["fix"].append(call(self.deployment.api_url, scenario.fix).duration_ms)
+            pairs[scenario.id] = samples
+            self.log(
+                f"bench: {scenario.id}: {median(samples['antipattern'])} vs {median(samples['fix'])} ms "
+                f"({median(samples['antipattern']) / median(samples['fix']):.1f}x)"
+            )
+        self.results["scenarios"] = pairs
+
+    # --- memory -----------------------------------------------------------------------------
+    def memory(self) -> None:
+        idle = self.memory_snapshot()
+        peak: dict[str, float] = dict(idle)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                for key, value in self.memory_snapshot().items():
+                    peak[key] = max(peak.get(key, 0.0), value)
+                time.sleep(0.5)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        load = run_load(self.settings, self.deployment, spins=50, concurrency=50, users=10, bet=1)
+        done.set()
+        sampler.join()
+        self.results["memory"] = {"idle": idle, "under_load": peak}
+        self.results["load"] = {
+            "accepted": load.accepted, "failed": load.failed, "problems": load.problems,
+            "p50": load.latency_ms_p50, "p95": load.latency_ms_p95, "environments": load.max_environments,
+        }  # fmt: skip
+        self.log(f"bench: memory idle {idle}, under load {peak}")
+
+    def memory_snapshot(self) -> dict[str, float]:
+        def rss_mb(pid: int | None, children: bool = False) -> float:
+            if pid is None:
+                return 0.0
+            total = 0
+            pids = [pid] + (_children(pid) if children else [])
+            for one in pids:
+                try:
+                    for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                        if line.startswith("VmRSS:"):
+                            total += int(line.split()[1])
+                except OSError:
+                    continue
+            return round(total / 1024, 1)
+
+        run = self.settings.local_dir / "run"
+        envs = list(self.settings.lambda_envs_dir.glob("envs/*"))
+        functions = sum(
+            rss_mb(read_pid_file(env / "runtime.pid")) + rss_mb(read_pid_file(env / "init.pid"))
+            for env in envs
+        )
+        return {
+            "localstack": rss_mb(read_pid_file(run / "localstack.pid")),
+            "mongodb": rss_mb(read_pid_file(run / "mongo.pid")),
+            "spotlight": rss_mb(read_pid_file(run / "spotlight.pid")),
+            "function_environments": round(functions, 1),
+            "environments": float(len(envs)),
+        }
+
+    def run(self, only: set[str] | None) -> dict[str, Any]:
+        steps = {
+            "sizes": self.sizes,
+            "imports": self.import_times,
+            "cold_warm": self.cold_and_warm,
+            "executor": self.executor_overhead,
+            "scenarios": self.scenarios,
+            "deploy": self.deploy_times,
+            "memory": self.memory,
+        }
+        for name, step in steps.items():
+            if not only or name in only:
+                step()
+        return self.results
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("sentry-sdk", "pymongo", "chalice", "boto3", "secantusdb", "localstack-client"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[package] = metadata.version(package)
+    lines = (PROJECT_ROOT / "localstack" / "requirements.txt").read_text().splitlines()
+    found["localstack-core"] = next(
+        line.split("==")[1] for line in lines if line.startswith("localstack-core==")
+    )
+    lines = (PROJECT_ROOT / "requirements" / "lambda-runtime.txt").read_text().splitlines()
+    found["awslambdaric"] = next(line.split("==")[1] for line in lines if line.startswith("awslambdaric=="))
+    found["spotlight"] = json.loads((PROJECT_ROOT / "localstack/spotlight/package.json").read_text())[
+        "dependencies"
+    ]["@spotlightjs/spotlight"]
+    return found
+
+
+def machine() -> dict[str, str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.machine(),
+    )
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": f"{memory:.1f} GiB",
+        "kernel": platform.release(),
+    }
+
+
+def write_report(results: dict[str, Any], rounds: int) -> str:
+    from deploy.bench_report import render
+
+    text = render(results, rounds=rounds, machine=machine(), versions=versions(), when=datetime.now(UTC))
+    REPORT.write_text(text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per comparison")
+    parser.add_argument("--only", nargs="*", help="sizes imports cold_warm executor scenarios deploy memory")
+    parser.add_argument("--raw", default=str(PROJECT_ROOT / ".local" / "bench.json"), help="raw results file")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    bench = Bench(
+        settings,
+        describe_deployment(settings),
+        args.rounds,
+        log=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    results = bench.run(set(args.only) if args.only else None)
+    Path(args.raw).write_text(json.dumps(results, indent=1))
+    write_report(results, args.rounds)
+    print(f"bench: wrote {REPORT.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
