@@ -8,7 +8,7 @@ from typing import Any
 
 USER = "user_1"
 SPIN = {"user_id": USER, "bet": 10}
-DAYS = 30
+DAYS = 7
 
 
 @dataclass(frozen=True)

@@ -84,5 +84,5 @@ def test_the_page_has_a_button_for_every_scenario_and_fix():
             continue
         assert f'id: "{scenario.id}"' in page_table, scenario.id
         for request in (scenario.antipattern, scenario.fix):
-            path = request.path.replace("user_1", "${ctx.user}").replace("days=30", "days=${ctx.days}")
+            path = request.path.replace("user_1", "${ctx.user}").replace("days=7", "days=${ctx.days}")
             assert path in page_table, f"{scenario.id}: the page does not send {request.method} {path}"
