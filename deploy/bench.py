@@ -80,6 +80,12 @@ class Bench:
         response["Payload"].read()
         return (time.perf_counter() - started) * 1000, report_fields(response.get("LogResult", ""))
 
+    def deployed_sentry(self, logical_id: str) -> dict[str, str]:
+        """The function's deployed Sentry variables, to restore after switching Sentry off."""
+        name = self.deployment.functions[logical_id]
+        env = self.lambda_client.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+        return {key: env.get(key, "") for key in SENTRY_VARIABLES}
+
     def set_sentry(self, logical_id: str, enabled: bool, saved: dict[str, str]) -> None:
         """Sentry on = the deployed configuration; off = no DSN, no Spotlight. Forces a cold start."""
         name = self.deployment.functions[logical_id]
@@ -96,9 +102,7 @@ class Bench:
     def cold_and_warm(self) -> None:
         rows = {}
         for logical_id in EVENT_FOR:
-            name = self.deployment.functions[logical_id]
-            env = self.lambda_client.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
-            saved = {key: env.get(key, "") for key in SENTRY_VARIABLES}
+            saved = self.deployed_sentry(logical_id)
             samples: dict[str, dict[str, list[float]]] = {
                 mode: {"init": [], "cold_client": [], "warm": [], "warm_client": []} for mode in ("on", "off")
             }
@@ -155,12 +159,7 @@ class Bench:
             "print(json.dumps({'cold': cold, 'warm': warm}))\n"
         )
         in_process_cold, in_process_warm, through_cold, through_warm = [], [], [], []
-        saved = {key: "" for key in SENTRY_VARIABLES}
-        name = self.deployment.functions[logical_id]
-        deployed_env = self.lambda_client.get_function_configuration(FunctionName=name)["Environment"][
-            "Variables"
-        ]
-        saved = {key: deployed_env.get(key, "") for key in SENTRY_VARIABLES}
+        saved = self.deployed_sentry(logical_id)
         for _ in range(self.rounds):
             started = time.perf_counter()
             out = subprocess.run(

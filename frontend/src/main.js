@@ -98,7 +98,7 @@ function scenarioCard(scenario) {
         const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, () => call(config, variant.request(context())));
         card.results[side] = result;
         renderResult(pane, result, traceId);
-        if (scenario.id === "n-plus-one" || scenario.id === "cpu-spike") refreshBalance();
+        if (scenario.id === "cpu-spike" || scenario.id === "timeout") refreshBalance(); // these spin
       } catch (error) {
         card.results[side] = null;
         renderResult(pane, null, error.traceId, error);
