@@ -11,7 +11,7 @@ LAMBDA_VENV  := $(LOCAL)/venv-lambda
 SPOTLIGHT    := localstack/spotlight
 EXECUTOR_SRC := $(wildcard localstack/executor/pyproject.toml localstack/executor/lambda_process_executor/*.py)
 PIP_QUIET    := --quiet --disable-pip-version-check
-export PYTHONPATH := $(CURDIR):$(CURDIR)/localstack:$(CURDIR)/layers/common/python
+export PYTHONPATH := $(CURDIR):$(CURDIR)/localstack:$(CURDIR)/localstack/executor:$(CURDIR)/layers/common/python
 export SAM_CLI_TELEMETRY := 0
 FRONTEND     := frontend
 

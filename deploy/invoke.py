@@ -1,81 +1,30 @@
 """`make invoke FUNCTION=<logical id> EVENT=events/<file>`: what `sam local invoke` does, without Docker.
 
-The function runs from the template (handler, layers, environment, Timeout, MemorySize)
-under the same init as the LocalStack executor (lambda_process_executor.runtime_init) and
-the real runtime client. This command plays LocalStack's part: it receives the init's
-ready / logs / result callbacks on a loopback port. The response goes to stdout, the
-function's log (with its REPORT line) to stderr, as sam does.
+The function runs from the template (handler, layers, environment, Timeout, MemorySize) in
+the same runtime as on the LocalStack executor (lambda_process_executor.runtime: the real
+runtime client in one process, the Runtime API served from this one). The response goes to
+stdout, the function's log (with its REPORT line) to stderr, as sam does.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-import threading
-import urllib.request
 import uuid
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from deploy import build, template
 from deploy.local import stack_name, stack_parameters
+from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec
 from localcloud.settings import PROJECT_ROOT, Settings
-
-EXECUTOR_SOURCE = PROJECT_ROOT / "localstack" / "executor"
-sys.path.insert(0, str(EXECUTOR_SOURCE))
-from lambda_process_executor.environment import function_environment  # noqa: E402
 
 WORK_DIR = PROJECT_ROOT / ".local" / "invoke"
 LAYER_ARTIFACTS = {"DependenciesLayer": "dependencies-layer", "CommonLayer": "common-layer"}
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-class Callbacks:
-    """LocalStack's side of the init protocol, for one invoke."""
-
-    def __init__(self) -> None:
-        self.ready = threading.Event()
-        self.done = threading.Event()
-        self.logs = ""
-        self.result = b""
-        self.is_error = False
-        callbacks = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                if self.path.endswith("/ready"):
-                    callbacks.ready.set()
-                elif self.path.endswith("/logs"):
-                    callbacks.logs = json.loads(body)["logs"]
-                elif self.path.endswith(("/response", "/error")):
-                    callbacks.result, callbacks.is_error = body, self.path.endswith("/error")
-                    callbacks.done.set()
-                self.send_response(202)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/_local_lambda"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _resolve(value: Any, parameters: dict[str, str], names: dict[str, str]) -> str:
@@ -141,11 +90,7 @@ def invoke(
     parameters = resolved_parameters(tpl, settings, stack)
     names = function_names(tpl, parameters)
     name = names[logical_id]
-    env_dir = WORK_DIR / f"env-{uuid.uuid4().hex[:12]}"
-    (env_dir / "tmp").mkdir(parents=True)
-    callbacks = Callbacks()
     runtime_id = uuid.uuid4().hex
-    port = _free_port()
     env = {key: _resolve(value, parameters, names) for key, value in spec.environment.items()}
     env.update(
         {
@@ -164,74 +109,32 @@ def invoke(
             "TZ": ":UTC",
         }
     )
-    config = {
-        "runtime_id": runtime_id,
-        "runtime_endpoint": callbacks.endpoint,
-        "port": port,
-        "handler": spec.handler,
-        "python": str(settings.lambda_python),
-        "task_root": str(task_root),
-        "opt_dir": str(opt_dir),
-        "log_path": str(env_dir / "function.log"),
-        "timeout_seconds": float(spec.timeout),
-        "memory_mb": spec.memory_size,
-        "runtime_version": spec.runtime.replace("python", "python:"),
-        "function_env": function_environment(
-            env,
-            runtime=spec.runtime,
-            runtime_python=str(settings.lambda_python),
-            task_root=task_root,
-            opt_dir=opt_dir,
-            runtime_api=f"127.0.0.1:{port}",
-            tmp_dir=env_dir / "tmp",
-        ),
-    }
-    (env_dir / "init.json").write_text(json.dumps(config))
+    runtime_spec = RuntimeSpec(
+        handler=spec.handler,
+        python=str(settings.lambda_python),
+        task_root=str(task_root),
+        opt_dir=str(opt_dir),
+        timeout_seconds=float(spec.timeout),
+        memory_mb=spec.memory_size,
+        runtime=spec.runtime,
+        env_vars=env,
+    )
     log(f"invoke: {logical_id} ({name}), handler {spec.handler}")
     log(
         f"invoke: Timeout {spec.timeout} s, MemorySize {spec.memory_size} MB, layers {', '.join(spec.layers)}"
     )
-    init = subprocess.Popen(
-        [sys.executable, "-m", "lambda_process_executor.runtime_init", str(env_dir / "init.json")],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(EXECUTOR_SOURCE)},
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    runtime = RuntimeProcess(runtime_spec, WORK_DIR / f"env-{runtime_id[:12]}", runtime_id)
     try:
-        if not callbacks.ready.wait(60):
-            raise SystemExit("the init did not become ready in 60 s")
-        request = {
-            "invoke-id": str(uuid.uuid4()),
-            "invoked-function-arn": f"arn:aws:lambda:{settings.region}:000000000000:function:{name}",
-            "payload": event.decode(),
-            "trace-id": "",
-        }
-        _NO_PROXY.open(
-            urllib.request.Request(
-                f"http://127.0.0.1:{port}/invoke", data=json.dumps(request).encode(), method="POST"
-            ),
-            timeout=10,
-        ).read()
-        if not callbacks.done.wait(spec.timeout + 30):
-            raise SystemExit("no result from the init")
-        return callbacks.result, callbacks.is_error, callbacks.logs
+        result = runtime.invoke(
+            Invocation(
+                request_id=str(uuid.uuid4()),
+                function_arn=f"arn:aws:lambda:{settings.region}:000000000000:function:{name}",
+                payload=event,
+            )
+        )
+        return result.payload, result.is_error, result.logs
     finally:
-        init.terminate()
-        try:
-            init.wait(5)
-        except subprocess.TimeoutExpired:
-            init.kill()
-            init.wait()
-        callbacks.close()
-        shutil.rmtree(env_dir, ignore_errors=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        runtime.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ is never mistaken for ours. Stopping signals the process group the process leads
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -15,40 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambda_process_executor.procfs import process_start_time, read_pid_file, write_pid_file
+
+__all__ = ["ManagedProcess", "process_start_time", "read_pid_file", "stop_pid", "write_pid_file"]
+
 
 class ServiceError(RuntimeError):
     """A service could not be started or stopped; the message says what to read."""
-
-
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a live (non-zombie) process, or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":
-        with contextlib.suppress(ChildProcessError):  # our own child: reap it
-            os.waitpid(pid, os.WNOHANG)
-        return None
-    return fields[19]
-
-
-def read_pid_file(path: Path) -> int | None:
-    """The PID recorded in ``path`` if that very process is still alive."""
-    try:
-        pid_text, _, start_time = path.read_text().strip().partition(" ")
-        pid = int(pid_text)
-    except (FileNotFoundError, ValueError):
-        return None
-    if process_start_time(pid) != start_time or not start_time:
-        return None
-    return pid
-
-
-def write_pid_file(path: Path, pid: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"{pid} {process_start_time(pid) or ''}\n")
 
 
 def stop_pid(pid: int, timeout: float, group: bool = True) -> None:

@@ -59,25 +59,29 @@ def _base_env() -> dict[str, str]:
 
 def localstack(settings: Settings) -> ManagedProcess:
     root = settings.local_dir / "localstack"
-    env = _base_env() | {
-        "GATEWAY_LISTEN": f"127.0.0.1:{settings.localstack_port}",
-        # hypercorn honours the host of GATEWAY_LISTEN (twisted binds 0.0.0.0)
-        "GATEWAY_SERVER": "hypercorn",
-        "DNS_ADDRESS": "0",
-        "SKIP_SSL_CERT_DOWNLOAD": "1",
-        "DISABLE_EVENTS": "1",
-        # the machine has /.dockerenv; LocalStack must not believe it runs in its container
-        "OVERRIDE_IN_DOCKER": "0",
-        "FILESYSTEM_ROOT": str(root / "filesystem"),
-        "TMPDIR": str(root / "tmp"),
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": settings.region,
-        "LAMBDA_RUNTIME_EXECUTOR": "process",
-        "LAMBDA_PROCESS_RUNTIME_PYTHON": str(settings.lambda_python),
-        "LAMBDA_PROCESS_EXECUTOR_DIR": str(settings.lambda_envs_dir),
-        "LAMBDA_KEEPALIVE_MS": str(settings.lambda_keepalive_ms),
-    }
+    env = (
+        _base_env()
+        | {
+            "GATEWAY_LISTEN": f"127.0.0.1:{settings.localstack_port}",
+            # hypercorn honours the host of GATEWAY_LISTEN (twisted binds 0.0.0.0)
+            "GATEWAY_SERVER": "hypercorn",
+            "DNS_ADDRESS": "0",
+            "SKIP_SSL_CERT_DOWNLOAD": "1",
+            "DISABLE_EVENTS": "1",
+            # the machine has /.dockerenv; LocalStack must not believe it runs in its container
+            "OVERRIDE_IN_DOCKER": "0",
+            "FILESYSTEM_ROOT": str(root / "filesystem"),
+            "TMPDIR": str(root / "tmp"),
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": settings.region,
+            "LAMBDA_RUNTIME_EXECUTOR": "process",
+            "LAMBDA_PROCESS_RUNTIME_PYTHON": str(settings.lambda_python),
+            "LAMBDA_PROCESS_EXECUTOR_DIR": str(settings.lambda_envs_dir),
+            "LAMBDA_KEEPALIVE_MS": str(settings.lambda_keepalive_ms),
+        }
+        | settings.capacity.localstack_environment()
+    )
     for folder in ("filesystem", "tmp"):
         (root / folder).mkdir(parents=True, exist_ok=True)
     return ManagedProcess(

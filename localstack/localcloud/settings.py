@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from lambda_process_executor.capacity import CapacitySettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +29,7 @@ class Settings:
     mongodb_uri: str | None
     lambda_keepalive_ms: int
     region: str = "us-east-1"
+    capacity: CapacitySettings = field(default_factory=CapacitySettings.from_env)
     tools_dir: Path = PROJECT_ROOT / ".local"  # the LocalStack and Lambda runtime environments
 
     @classmethod

@@ -1,10 +1,12 @@
-"""LocalStack's side of the process executor: one init process per execution environment.
+"""LocalStack's side of the process executor: cheap environments over a pool of runtimes.
 
 LocalStack drives environments through the ``RuntimeExecutor`` interface (start, invoke,
-stop). Each environment here is a ``runtime_init`` process on a free loopback port, which
-LocalStack talks to with the same protocol as its Docker init; the function itself runs
-below it as ``python -m awslambdaric``. Code and layers are the ones LocalStack already
-unzipped; layers are merged once per layer set into the folder that plays ``/opt``.
+stop) and starts a new one whenever none is idle. Here an environment is a handle: it starts
+no process. On invoke it borrows a runtime of its function from the ``RuntimePool`` (bounded
+per function and in total, see capacity.py), runs the invocation there and gives it back.
+A runtime is one process, ``python -m awslambdaric``; its Runtime API is served from a
+thread of LocalStack's process. Code and layers are the ones LocalStack already unzipped;
+layers are merged once per layer set into the folder that plays ``/opt``.
 """
 
 from __future__ import annotations
@@ -14,27 +16,23 @@ import json
 import logging
 import os
 import shutil
-import signal
-import subprocess
-import sys
+import threading
 import time
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from localstack import config
-from localstack.services.lambda_.invocation.executor_endpoint import ExecutorEndpoint
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
-from localstack.utils.net import get_free_tcp_port
 
-from lambda_process_executor.environment import UnsupportedRuntimeError, function_environment
-from lambda_process_executor.runtime_init import write_pid_file
+from lambda_process_executor.capacity import CapacitySettings
+from lambda_process_executor.environment import UnsupportedRuntimeError, python_tag
+from lambda_process_executor.pool import RuntimePool
+from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec, error_body
 
 LOG = logging.getLogger(__name__)
 
 RUNTIME_PYTHON_ENV = "LAMBDA_PROCESS_RUNTIME_PYTHON"
 WORK_DIR_ENV = "LAMBDA_PROCESS_EXECUTOR_DIR"
-STOP_GRACE_SECONDS = 3.0
 
 
 def work_dir() -> Path:
@@ -44,6 +42,19 @@ def work_dir() -> Path:
 
 def runtime_python() -> str:
     return os.environ.get(RUNTIME_PYTHON_ENV, "")
+
+
+_POOL: RuntimePool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def runtime_pool() -> RuntimePool:
+    """The one pool of this LocalStack process, sized by the capacity settings."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = RuntimePool(CapacitySettings.from_env(), work_dir())
+        return _POOL
 
 
 def _link_or_copy(source: str, target: str) -> None:
@@ -87,93 +98,100 @@ def merged_layers_dir(function_version: FunctionVersion) -> Path:
     return target
 
 
+def pool_key(function_version: FunctionVersion) -> str:
+    """Runtimes are shared by environments of the same version with the same configuration."""
+    version_config = function_version.config
+    identity = json.dumps(
+        [
+            function_version.qualified_arn,
+            getattr(version_config.code, "code_sha256", ""),
+            version_config.handler,
+            version_config.runtime,
+            version_config.timeout,
+            version_config.memory_size,
+            [layer.layer_version_arn for layer in version_config.layers or []],
+            version_config.environment or {},
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
 class ProcessRuntimeExecutor(RuntimeExecutor):
-    """An execution environment that is a local process tree instead of a container."""
+    """One of LocalStack's execution environments: a handle that borrows pooled runtimes."""
 
     def __init__(self, id: str, function_version: FunctionVersion) -> None:
         super().__init__(id=id, function_version=function_version)
-        self.executor_endpoint = ExecutorEndpoint(id, container_address="127.0.0.1")
-        self.env_dir = work_dir() / "envs" / id
-        self.process: subprocess.Popen | None = None
+        self.spec: RuntimeSpec | None = None
+        self.key = pool_key(function_version)
+        self.current: RuntimeProcess | None = None
+        self._logs = ""
 
     def start(self, env_vars: dict[str, str]) -> None:
-        self.executor_endpoint.start()
+        """Starts no process: the first invoke that finds no idle runtime starts one (cold)."""
         version_config = self.function_version.config
         if not version_config.code:
             raise LambdaRuntimeException(
                 "Container image functions are not supported by the process executor."
             )
-        port = get_free_tcp_port()
-        self.executor_endpoint.container_port = port
-        tmp_dir = self.env_dir / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        task_root = Path(version_config.code.get_unzipped_code_location())
-        opt_dir = merged_layers_dir(self.function_version)
-        init_config = {
-            "runtime_id": self.id,
-            "runtime_endpoint": self.get_runtime_endpoint(),
-            "port": port,
-            "handler": version_config.handler,
-            "python": runtime_python(),
-            "task_root": str(task_root),
-            "opt_dir": str(opt_dir),
-            "log_path": str(self.env_dir / "function.log"),
-            "timeout_seconds": float(version_config.timeout),
-            "memory_mb": int(version_config.memory_size),
-            "runtime_version": version_config.runtime.replace("python", "python:"),
-            "function_env": self._function_environment(
-                env_vars,
-                task_root=task_root,
-                opt_dir=opt_dir,
-                runtime_api=f"127.0.0.1:{port}",
-                tmp_dir=tmp_dir,
-            ),
-        }
-        config_path = self.env_dir / "init.json"
-        config_path.write_text(json.dumps(init_config))
-        with open(self.env_dir / "init.log", "ab") as init_log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "lambda_process_executor.runtime_init", str(config_path)],
-                cwd=self.env_dir,
-                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-                stdin=subprocess.DEVNULL,
-                stdout=init_log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        write_pid_file(self.env_dir / "init.pid", self.process.pid)
-        self._wait_for_ready()
-
-    def _function_environment(self, env_vars: dict[str, str], **paths: Path | str) -> dict[str, str]:
         try:
-            runtime = self.function_version.config.runtime
-            return function_environment(env_vars, runtime=runtime, runtime_python=runtime_python(), **paths)
+            python_tag(version_config.runtime)
         except UnsupportedRuntimeError as error:
             raise LambdaRuntimeException(str(error)) from None
-
-    def _wait_for_ready(self) -> None:
-        while True:
-            try:
-                self.executor_endpoint.startup_future.result(timeout=0.05)
-                return
-            except FutureTimeout:
-                if self.process.poll() is not None:
-                    log = (self.env_dir / "init.log").read_text(errors="replace")[-2000:]
-                    raise LambdaRuntimeException(f"Lambda init process exited early: {log}") from None
+        self.spec = RuntimeSpec(
+            handler=version_config.handler,
+            python=runtime_python(),
+            task_root=str(version_config.code.get_unzipped_code_location()),
+            opt_dir=str(merged_layers_dir(self.function_version)),
+            timeout_seconds=float(version_config.timeout),
+            memory_mb=int(version_config.memory_size),
+            runtime=version_config.runtime,
+            env_vars={key: str(value) for key, value in env_vars.items()},
+        )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        """Stopped while invoking (the function was deleted or updated): that runtime goes too."""
+        runtime = self.current
+        if runtime is not None:
+            runtime.kill()
+
+    def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        if self.spec is None:
+            raise LambdaRuntimeException(f"environment {self.id} was not started")
+        request_id = payload["invoke-id"]
+        invocation = Invocation(
+            request_id=request_id,
+            function_arn=payload["invoked-function-arn"],
+            payload=payload["payload"].encode(),
+            trace_id=payload.get("trace-id") or "",
+        )
+        pool = runtime_pool()
+        borrowed = pool.acquire(self.key, self.spec, timeout=self.spec.timeout_seconds)
+        if borrowed is None:
+            return self._capacity_exhausted(request_id, pool)
+        function_pool, runtime = borrowed
+        self.current = runtime
         try:
-            self.executor_endpoint.shutdown()
-        except Exception as error:
-            LOG.debug("Error while stopping executor endpoint %s: %s", self.id, error)
-        shutil.rmtree(self.env_dir, ignore_errors=True)
+            result = runtime.invoke(invocation)
+        finally:
+            self.current = None
+            pool.release(function_pool, runtime)
+        self._logs = result.logs
+        return InvocationResult(request_id, result.payload, result.is_error, result.logs)
+
+    def _capacity_exhausted(self, request_id: str, pool: RuntimePool) -> InvocationResult:
+        limits = pool.settings
+        message = (
+            f"RequestId: {request_id} Error: no execution environment of this function became free "
+            f"within its Timeout ({self.spec.timeout_seconds:g} s); the local cloud runs at most "
+            f"{limits.max_per_function} per function and {limits.max_total} in all "
+            "(LOCAL_LAMBDA_MAX_PER_FUNCTION, LOCAL_LAMBDA_MAX_TOTAL; docs/capacity.md)"
+        )
+        LOG.warning(message)
+        return InvocationResult(
+            request_id, error_body(request_id, "Local.CapacityExhausted", message), True, ""
+        )
 
     def get_address(self) -> str:
         return "127.0.0.1"
@@ -182,17 +200,11 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         return "127.0.0.1"
 
     def get_runtime_endpoint(self) -> str:
-        port = config.GATEWAY_LISTEN[0].port
-        return f"http://127.0.0.1:{port}{self.executor_endpoint.get_endpoint_prefix()}"
-
-    def invoke(self, payload: dict[str, str]) -> InvocationResult:
-        return self.executor_endpoint.invoke(payload)
+        """LocalStack's init callback URL: unused, the Runtime API is served in this process."""
+        return f"http://127.0.0.1:{config.GATEWAY_LISTEN[0].port}/_localstack_lambda/{self.id}"
 
     def get_logs(self) -> str:
-        try:
-            return (self.env_dir / "function.log").read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return self._logs
 
     @classmethod
     def prepare_version(cls, function_version: FunctionVersion) -> None:
@@ -202,7 +214,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
-        """Merged layer folders are shared by layer set and kept; code is LocalStack's."""
+        """The version is gone or replaced: its runtimes go. Merged layers are shared and kept."""
+        runtime_pool().close_pool(pool_key(function_version))
 
     @classmethod
     def validate_environment(cls) -> bool:
@@ -214,5 +227,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
                 RUNTIME_PYTHON_ENV,
                 python,
             )
+            return False
+        try:
+            CapacitySettings.from_env()
+        except ValueError as error:
+            LOG.warning("Lambda capacity settings: %s", error)
             return False
         return True

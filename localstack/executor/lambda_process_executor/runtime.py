@@ -1,0 +1,411 @@
+"""One runtime: the real runtime client in a process, and the Runtime API it talks to.
+
+A ``RuntimeProcess`` is what AWS's Runtime Interface Emulator and the runtime are together,
+minus the emulator's process: the Lambda Runtime API (``/2018-06-01/runtime/...``) is served
+from a thread of the caller (LocalStack's process, or ``make invoke``), and the only process
+is ``python -m awslambdaric <handler>``. It enforces the function's Timeout and MemorySize as
+Lambda does (kill the runtime, fail the invoke; the next invoke initialises again), measures
+memory from /proc, and writes the INIT_START / START / END / REPORT lines.
+
+Standard library only: it runs with LocalStack's interpreter and must add nothing to the
+function's own environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from lambda_process_executor import procfs
+from lambda_process_executor.environment import function_environment
+from lambda_process_executor.report import report_line
+
+RUNTIME_API_PREFIX = "/2018-06-01/runtime"
+NEXT_PATH = f"{RUNTIME_API_PREFIX}/invocation/next"
+INIT_ERROR_PATH = f"{RUNTIME_API_PREFIX}/init/error"
+INVOCATION_PREFIX = f"{RUNTIME_API_PREFIX}/invocation/"
+MEMORY_POLL_SECONDS = 0.05  # the kernel's high-water mark catches peaks between polls
+INIT_TIMEOUT_SECONDS = 10.0
+PID_FILE = "runtime.pid"
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """Everything the runtimes of one function version share."""
+
+    handler: str
+    python: str  # the Lambda runtime environment's interpreter (awslambdaric + boto3)
+    task_root: str
+    opt_dir: str
+    timeout_seconds: float
+    memory_mb: int
+    runtime: str  # "python3.13"
+    env_vars: dict[str, str]  # AWS's variables as LocalStack (or the template) gives them
+
+    @property
+    def runtime_version(self) -> str:
+        return self.runtime.replace("python", "python:")
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    function_arn: str
+    payload: bytes
+    trace_id: str = ""
+    deadline_ms: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+    result: bytes = b""
+    is_error: bool = False
+
+
+@dataclass
+class InvokeResult:
+    request_id: str
+    payload: bytes
+    is_error: bool
+    logs: str
+
+
+@dataclass
+class _Outcome:
+    payload: bytes
+    is_error: bool
+    status: str | None = None  # "timeout" / "error" for the REPORT line, as AWS prints it
+    error_type: str | None = None
+
+
+def error_body(request_id: str, error_type: str, message: str) -> bytes:
+    body = {"errorType": error_type, "errorMessage": message, "requestId": request_id, "stackTrace": []}
+    return json.dumps(body).encode()
+
+
+class _Spawner:
+    """Starts every runtime from one long-lived thread.
+
+    The kernel sends the parent-death signal when the *thread* that forked a child exits, so
+    a runtime forked from a short-lived request thread would die with that thread. And
+    ``preexec_fn`` is unsafe in a multithreaded process: ``setpriv --pdeathsig KILL`` sets the
+    signal after the fork, in the child, instead.
+    """
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue[tuple[list[str], dict, Future]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def popen(self, argv: list[str], **kwargs: object) -> subprocess.Popen:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="lambda-spawner", daemon=True)
+                self._thread.start()
+        future: Future = Future()
+        self._requests.put((["setpriv", "--pdeathsig", "KILL", "--", *argv], kwargs, future))
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            argv, kwargs, future = self._requests.get()
+            try:
+                future.set_result(subprocess.Popen(argv, **kwargs))
+            except Exception as error:  # handed to the caller
+                future.set_exception(error)
+
+
+SPAWNER = _Spawner()
+
+
+class RuntimeProcess:
+    """One execution environment: one runtime process, served and watched from threads."""
+
+    def __init__(self, spec: RuntimeSpec, env_dir: Path, runtime_id: str) -> None:
+        self.spec = spec
+        self.env_dir = env_dir
+        self.runtime_id = runtime_id
+        self.log_path = env_dir / "function.log"
+        (env_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        self.process: subprocess.Popen | None = None
+        self.ready = threading.Event()
+        self.init_error: bytes | None = None
+        self.init_duration_ms: float | None = None
+        self.peak_kb = 0
+        self.current: Invocation | None = None
+        self.invocations: queue.Queue[Invocation] = queue.Queue()
+        self._spawned_at = 0.0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _runtime_api_handler(self))
+        self._server.daemon_threads = True
+        threading.Thread(
+            target=self._server.serve_forever, name=f"runtime-api-{runtime_id[:8]}", daemon=True
+        ).start()
+        self.function_env = function_environment(
+            spec.env_vars,
+            runtime=spec.runtime,
+            runtime_python=spec.python,
+            task_root=Path(spec.task_root),
+            opt_dir=Path(spec.opt_dir),
+            runtime_api=f"127.0.0.1:{self._server.server_address[1]}",
+            tmp_dir=env_dir / "tmp",
+        )
+
+    # --- the process -----------------------------------------------------------------
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _spawn(self) -> None:
+        # one queue per runtime process: a /next left hanging by a killed runtime holds the
+        # old queue and can never take an invocation meant for its successor
+        self.invocations = queue.Queue()
+        self.ready.clear()
+        self.init_error = None
+        self.init_duration_ms = None
+        self.peak_kb = 0
+        self._spawned_at = time.perf_counter()
+        with open(self.log_path, "ab", buffering=0) as log:
+            self.process = SPAWNER.popen(
+                [self.spec.python, "-m", "awslambdaric", self.spec.handler],
+                cwd=self.spec.task_root,
+                env=self.function_env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        procfs.write_pid_file(self.env_dir / PID_FILE, self.process.pid)
+
+    def mark_ready(self) -> None:
+        if not self.ready.is_set():
+            self.init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
+            self.ready.set()
+
+    def mark_init_error(self, body: bytes) -> None:
+        self.init_error = body
+        self.mark_ready()
+
+    def _wait_until_initialised(self, timeout: float) -> str | None:
+        """Waits for the first /next (or an init error); returns why it failed, if it did."""
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(0.01):
+            if not self.alive():
+                return self._exit_reason()
+            if time.monotonic() > deadline:
+                self.kill()
+                return f"Init timed out after {timeout:.2f} seconds"
+        return None
+
+    def _sample_memory(self) -> int:
+        """Peak RSS in kB since this runtime started (measured, the kernel's high-water mark)."""
+        if self.process is not None:
+            _, hwm = procfs.memory_kb(self.process.pid)
+            self.peak_kb = max(self.peak_kb, hwm)
+        return self.peak_kb
+
+    def rss_kb(self) -> int:
+        return procfs.memory_kb(self.process.pid)[0] if self.alive() else 0
+
+    def _exit_reason(self) -> str:
+        code = self.process.poll() if self.process else None
+        if code is None:
+            return "Runtime exited without providing a reason"
+        if code < 0:
+            return f"Runtime exited with error: signal: {signal.Signals(-code).name[3:].lower()}"
+        return f"Runtime exited with error: exit status {code}"
+
+    def kill(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def close(self) -> None:
+        """Kills the runtime, stops its Runtime API and removes its folder."""
+        self.kill()
+        self._server.shutdown()
+        self._server.server_close()
+        shutil.rmtree(self.env_dir, ignore_errors=True)
+
+    # --- logs ------------------------------------------------------------------------
+    def _log(self, line: str) -> None:
+        with open(self.log_path, "ab", buffering=0) as log:
+            log.write(line.encode() + b"\n")
+
+    def _log_offset(self) -> int:
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
+    def _read_log(self, offset: int) -> str:
+        with open(self.log_path, "rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+    # --- one invoke ------------------------------------------------------------------
+    def invoke(self, invocation: Invocation) -> InvokeResult:
+        """Runs one invocation, initialising first when there is no live runtime (a cold start)."""
+        offset = self._log_offset()
+        fresh_init = False
+        started = time.perf_counter()
+        failure = None
+        if not self.alive():
+            fresh_init = True
+            self._log(
+                f"INIT_START Runtime Version: {self.spec.runtime_version}.local\t"
+                f"Runtime Version ARN: arn:aws:lambda:local::runtime:{self.spec.runtime_version}"
+            )
+            self._spawn()
+            failure = self._wait_until_initialised(max(INIT_TIMEOUT_SECONDS, self.spec.timeout_seconds))
+            started = time.perf_counter()  # init is not part of Duration, as on AWS
+        rid = invocation.request_id
+        self._log(f"START RequestId: {rid} Version: {self._version()}")
+        if failure:
+            outcome = _Outcome(
+                error_body(rid, "Runtime.ExitError", f"RequestId: {rid} Error: {failure}"),
+                True,
+                "error",
+                "Runtime.ExitError",
+            )
+        else:
+            outcome = self._execute(invocation)
+        duration_ms = (time.perf_counter() - started) * 1000
+        self._log(f"END RequestId: {rid}")
+        init_ms = self.init_duration_ms if fresh_init else None
+        self._log(
+            report_line(
+                rid,
+                duration_ms,
+                self.spec.memory_mb,
+                self.peak_kb,
+                init_ms,
+                outcome.status,
+                outcome.error_type,
+            )
+        )
+        return InvokeResult(rid, outcome.payload, outcome.is_error, self._read_log(offset))
+
+    def _execute(self, invocation: Invocation) -> _Outcome:
+        rid = invocation.request_id
+        if self.init_error is not None:
+            error = self.init_error
+            self.kill()  # the next invoke initialises again, as on AWS
+            error_type = json.loads(error).get("errorType", "Runtime.Unknown")
+            return _Outcome(error, True, "error", error_type)
+        timeout = self.spec.timeout_seconds
+        invocation.deadline_ms = int((time.time() + timeout) * 1000)
+        deadline = time.monotonic() + timeout
+        limit_kb = self.spec.memory_mb * 1024
+        self.current = invocation
+        self.invocations.put(invocation)
+        try:
+            while not invocation.done.wait(MEMORY_POLL_SECONDS):
+                if self._sample_memory() > limit_kb:
+                    self.kill()
+                    return self._exited(rid, "Runtime exited with error: signal: killed")
+                if not self.alive():
+                    return self._exited(rid, self._exit_reason())
+                if time.monotonic() >= deadline:
+                    self.kill()
+                    message = f"Task timed out after {timeout:.2f} seconds"
+                    self._log(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {rid} {message}")
+                    return _Outcome(
+                        error_body(rid, "Sandbox.Timedout", f"RequestId: {rid} Error: {message}"),
+                        True,
+                        "timeout",
+                    )
+            self._sample_memory()
+            return _Outcome(invocation.result, invocation.is_error)
+        finally:
+            self.current = None
+
+    def _exited(self, rid: str, reason: str) -> _Outcome:
+        while not self.invocations.empty():  # nobody will take it now
+            with contextlib.suppress(queue.Empty):
+                self.invocations.get_nowait()
+        self._log(f"RequestId: {rid} Error: {reason}")
+        return _Outcome(
+            error_body(rid, "Runtime.ExitError", f"RequestId: {rid} Error: {reason}"),
+            True,
+            "error",
+            "Runtime.ExitError",
+        )
+
+    def _version(self) -> str:
+        return self.function_env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+
+
+def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler]:
+    """The Lambda Runtime API of one runtime, as AWS's emulator serves it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # small request/response pairs: no 40 ms delayed-ACK stalls
+
+        def log_message(self, *args: object) -> None:  # keep the function's log clean
+            pass
+
+        def _reply(self, status: int, body: bytes = b"{}", headers: dict[str, str] | None = None) -> None:
+            self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            if "Content-Type" not in (headers or {}):
+                self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            if self.path != NEXT_PATH:
+                self._reply(HTTPStatus.NOT_FOUND, b'{"errorMessage": "not found"}')
+                return
+            waiting_on = runtime.invocations
+            runtime.mark_ready()
+            invocation = waiting_on.get()
+            self._reply(
+                HTTPStatus.OK,
+                invocation.payload,
+                {
+                    "Content-Type": "application/json",
+                    "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                    "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_ms),
+                    "Lambda-Runtime-Invoked-Function-Arn": invocation.function_arn,
+                    "Lambda-Runtime-Trace-Id": invocation.trace_id,
+                },
+            )
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            if self.path == INIT_ERROR_PATH:
+                runtime.mark_init_error(body)
+                self._reply(HTTPStatus.ACCEPTED)
+                return
+            if not self.path.startswith(INVOCATION_PREFIX):
+                self._reply(HTTPStatus.NOT_FOUND, b'{"errorMessage": "not found"}')
+                return
+            request_id, _, kind = self.path[len(INVOCATION_PREFIX) :].partition("/")
+            current = runtime.current
+            if current is None or current.request_id != request_id or kind not in ("response", "error"):
+                self._reply(HTTPStatus.BAD_REQUEST, b'{"errorMessage": "unknown invocation"}')
+                return
+            current.result, current.is_error = body, kind == "error"
+            current.done.set()
+            self._reply(HTTPStatus.ACCEPTED)
+
+    return Handler
