@@ -48,11 +48,16 @@ class RuntimePool:
     """All runtimes of this process: one ``FunctionPool`` per function version and config."""
 
     def __init__(
-        self, settings: CapacitySettings, work_dir: Path, clock: Callable[[], float] = time.monotonic
-    ):
+        self,
+        settings: CapacitySettings,
+        work_dir: Path,
+        clock: Callable[[], float] = time.monotonic,
+        new_runtime: Callable[[RuntimeSpec, Path, str], RuntimeProcess] = RuntimeProcess,
+    ) -> None:
         self.settings = settings
         self.work_dir = work_dir
         self._clock = clock
+        self._new_runtime = new_runtime
         self._changed = threading.Condition()
         self._pools: dict[str, FunctionPool] = {}
         self._total = 0
@@ -176,7 +181,7 @@ class RuntimePool:
         """A new runtime object; its process starts on its first invoke (the cold start)."""
         runtime_id = uuid.uuid4().hex
         try:
-            runtime = RuntimeProcess(pool.spec, self.work_dir / "envs" / runtime_id, runtime_id)
+            runtime = self._new_runtime(pool.spec, self.work_dir / "envs" / runtime_id, runtime_id)
         except BaseException:
             with self._changed:
                 pool.starting -= 1
