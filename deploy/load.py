@@ -73,7 +73,7 @@ def _spin(api_url: str, user: str, bet: int) -> tuple[int, dict[str, Any], float
 
 
 def _count_environments(settings: Settings) -> int:
-    return len(list(settings.lambda_envs_dir.glob("envs/*/init.pid")))
+    return len(list(settings.lambda_envs_dir.glob("envs/*/runtime.pid")))
 
 
 def _wave(api_url: str, plan: list[str], concurrency: int, bet: int, settings: Settings) -> tuple[list, int]:

@@ -3,9 +3,9 @@
 import random
 import uuid
 
-from chalice import BadRequestError, ForbiddenError, NotFoundError
+from chalice import BadRequestError, ChaliceViewError, ForbiddenError, NotFoundError, Response
 
-from engine import balance_client, cpu_work, memory_leak, reels, warmup
+from engine import balance_client, cpu_work, idempotency, memory_leak, reels, warmup
 from slot_common.data_model import USERS
 from slot_common.modes import Mode, requested_mode, scenario_response
 from slot_common.mongo import database
@@ -39,16 +39,14 @@ def _spin_request() -> tuple[str, int, bool]:
     return user_id, bet, cpu_intensive
 
 
-def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
-    """Work first, then one settlement: a spin killed during its work has written nothing,
-    and the settlement (money and records together) is safe to retry."""
-    db = database()
-    user = db[USERS].find_one({"_id": user_id}, {"balance": 1})
+def _plan(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
+    """The work, then what to settle: nothing is written yet, so a spin killed here moved nothing."""
+    user = database()[USERS].find_one({"_id": user_id}, {"balance": 1})
     if user is None:
         raise NotFoundError(f"user {user_id} not found")
     if bet > user["balance"]:
         raise BadRequestError(f"bet of {bet} exceeds the balance of {user['balance']}")
-    body: dict = {}
+    plan: dict = {}
     if cpu_limit is not None:
         report = cpu_work.prime_report(cpu_limit, mode)
         tag("calculation_method", "intensive" if mode is Mode.ANTIPATTERN else "normal")
@@ -56,32 +54,75 @@ def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
             tag("performance.issue", "cpu_spike")
             tag("antipattern", "trial_division")
         record("cpu.calculations_performed", report.primes_found)
-        body["cpu"] = report.as_dict()
+        plan["cpu"] = report.as_dict()
     outcome = reels.spin(_rng)
-    spin_id = uuid.uuid4().hex
-    symbols = list(outcome.symbols)
+    return plan | {
+        "spin_id": uuid.uuid4().hex,
+        "user_id": user_id,
+        "bet": bet,
+        "symbols": list(outcome.symbols),
+        "win": outcome.win,
+        "multiplier": outcome.multiplier,
+        "payout": outcome.payout(bet),
+    }
+
+
+def _settle(plan: dict) -> dict:
+    """One settlement (money and records together), safe to retry by its spin id."""
     try:
-        settled = balance_client.settle(user_id, spin_id, bet, outcome.payout(bet), symbols)
+        settled = balance_client.settle(
+            plan["user_id"], plan["spin_id"], plan["bet"], plan["payout"], plan["symbols"]
+        )
     except balance_client.BalanceRefusedError as refused:
         if refused.status == 404:
             raise NotFoundError(str(refused)) from None
         raise BadRequestError(str(refused)) from None
     except balance_client.BalanceServiceError as failed:
         raise ServiceUnavailableError(str(failed)) from None
-    balance = settled["balance"]
-    body.update(
-        {
-            "spin_id": spin_id,
-            "user_id": user_id,
-            "bet": bet,
-            "symbols": symbols,
-            "win": outcome.win,
-            "multiplier": outcome.multiplier,
-            "payout": outcome.payout(bet),
-            "balance": balance,
-        }
-    )
+    return plan | {"balance": settled["balance"]}
+
+
+def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode, scope: str) -> dict | Response:
+    """A spin; with an Idempotency-Key, at most one per key (engine/idempotency.py)."""
+    try:
+        return _play_once(user_id, bet, cpu_limit, mode, scope)
+    except idempotency.IdempotencyError as refused:
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
+        return Response({"error": str(refused)}, status_code=refused.status, headers=headers)
+
+
+def _play_once(user_id: str, bet: int, cpu_limit: int | None, mode: Mode, scope: str) -> dict | Response:
+    request = app.current_request
+    key = idempotency.validate_key(request.headers.get(idempotency.HEADER))
+    if key is None:
+        return _settle(_plan(user_id, bet, cpu_limit, mode))
+    db = database()
+    fingerprint = idempotency.fingerprint(scope, {"body": request.json_body, "mode": mode.value})
+    context = app.lambda_context
+    lock_seconds = context.get_remaining_time_in_millis() / 1000 + 1 if context else 30.0
+    claim = idempotency.begin(db, scope, key, fingerprint, lock_seconds, settings().idempotency_ttl_seconds)
+    if isinstance(claim, idempotency.Replay):
+        return Response(claim.body, headers={"Idempotent-Replayed": "true"})
+    try:
+        plan = claim.plan or idempotency.store_plan(db, claim, _plan(user_id, bet, cpu_limit, mode))
+        body = _settle(plan)
+    except Exception as error:
+        refused = isinstance(error, ChaliceViewError) and error.STATUS_CODE < 500
+        idempotency.abandon(db, claim, refused=refused)
+        raise
+    idempotency.complete(db, claim, body)
     return body
+
+
+def _answer(result: dict | Response, scenario: str, mode: Mode) -> Response:
+    """The scenario's response; a replayed spin keeps the headers that say so."""
+    if isinstance(result, Response) and result.status_code >= 400:
+        return result
+    if isinstance(result, Response):
+        response = scenario_response(result.body, scenario=scenario, mode=mode)
+        response.headers.update(result.headers)
+        return response
+    return scenario_response(result, scenario=scenario, mode=mode)
 
 
 @app.route("/api/v1/spin", methods=["POST"])
@@ -89,8 +130,8 @@ def spin():
     user_id, bet, cpu_intensive = _spin_request()
     mode = requested_mode(app)
     limit = settings().cpu_spike_limit if cpu_intensive else None
-    body = _play(user_id, bet, limit, mode)
-    return scenario_response(body, scenario="cpu-spike" if cpu_intensive else "spin", mode=mode)
+    result = _play(user_id, bet, limit, mode, scope="spin")
+    return _answer(result, "cpu-spike" if cpu_intensive else "spin", mode)
 
 
 @app.route("/api/v1/scenarios/timeout", methods=["POST"])
@@ -103,7 +144,7 @@ def timeout_scenario():
     limit = min(config.cpu_spike_limit * config.timeout_work_factor, config.cpu_spike_max_limit)
     if mode is Mode.ANTIPATTERN:
         tag("performance.issue", "timeout")
-    return scenario_response(_play(user_id, bet, limit, mode), scenario="timeout", mode=mode)
+    return _answer(_play(user_id, bet, limit, mode, scope="timeout"), "timeout", mode)
 
 
 def _cold_start_body() -> dict:

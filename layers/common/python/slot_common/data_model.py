@@ -10,6 +10,8 @@ GAME_HISTORY = (
     "game_history"  # {game_id, user_id, game_type, bet_amount, payout, result, played_at, session_id}
 )
 GAMES = "games"  # {user_id, bet, win, payout, symbols, timestamp (epoch seconds)}
+# {_id: "<route>:<key>", status, fingerprint, token, locked_until, plan, response, expires_at}
+IDEMPOTENCY = "idempotency_keys"
 
 START_BALANCE = 1000
 RECENT_TRANSACTIONS = 200  # idempotency window kept on each user document
@@ -29,6 +31,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # settlements: one game per spin id (seeded games have none, hence sparse)
         IndexModel([("spin_id", ASCENDING)], name="spin_id", unique=True, sparse=True),
     ],
+    # spins' Idempotency-Keys expire (a key is kept IDEMPOTENCY_TTL_SECONDS)
+    IDEMPOTENCY: [IndexModel([("expires_at", ASCENDING)], name="expires_at_ttl", expireAfterSeconds=0)],
 }
 
 

@@ -19,7 +19,7 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTime
 from slot_common.observability import capture_exception, mark_invocation
 
 DATABASE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
-TRACE_HEADERS = ["sentry-trace", "baggage", "content-type"]
+ALLOWED_HEADERS = ["sentry-trace", "baggage", "content-type", "idempotency-key"]
 
 
 class ServiceUnavailableError(ChaliceViewError):
@@ -33,8 +33,16 @@ def cors_config() -> CORSConfig | None:
         return None
     return CORSConfig(
         allow_origin=origin,
-        allow_headers=TRACE_HEADERS,
-        expose_headers=["x-db-queries", "x-scenario", "x-mode", "x-memory-mb", "x-cold-start"],
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=[
+            "x-db-queries",
+            "x-scenario",
+            "x-mode",
+            "x-memory-mb",
+            "x-cold-start",
+            "idempotent-replayed",
+            "retry-after",
+        ],
         max_age=600,
     )
 

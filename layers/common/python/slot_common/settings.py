@@ -42,6 +42,7 @@ class Settings:
     dangerous_scenarios_enabled: bool
     max_days: int
     user_balance_function: str
+    idempotency_ttl_seconds: int
 
 
 @cache
@@ -66,4 +67,5 @@ def settings() -> Settings:
         dangerous_scenarios_enabled=_bool("DANGEROUS_SCENARIOS_ENABLED", True),
         max_days=_int("ANALYTICS_MAX_DAYS", 365),
         user_balance_function=os.environ.get("USER_BALANCE_FUNCTION", "user-balance"),
+        idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 3600),
     )
