@@ -1,11 +1,14 @@
-"""`make load`: concurrent spins through API Gateway, then proof that nothing was lost.
+"""`make load`: a crowd of players at once through API Gateway, then proof that nothing was lost.
 
-A warm-up ramp (waves of 10, 20, ... concurrent spins) lets the executor create its
-execution environments a few at a time, as a real service scales out; then the burst sends
-`--spins` at `--concurrency`. Afterwards the ledger is checked: every accepted spin is
-recorded exactly once (games and game_history), no spin is recorded twice, no balance is
-negative, and each player's balance equals start - bets + payouts of every spin recorded
-since the run began (a spin whose answer was lost still counts if it was settled).
+Every spin carries its own Idempotency-Key and is retried with the same key on 409, 429, 5xx
+or a network failure (bounded: ``--retries``, backoff, Retry-After honoured), as the page
+does. Reported: first-try and final answers, latency including retries, the runtimes and
+memory of the local cloud sampled in the real process tree during the burst (peak, orphans)
+and after it (how long until the runtimes' memory is back within 2x of idle).
+
+Then the ledger: every accepted spin is recorded exactly once, no balance is negative, each
+player's balance equals start - bets + payouts of every spin recorded since the run began,
+and no spin was applied whose client's final answer was an error (money moved in silence).
 Bounded: a fixed number of spins, each with a timeout, against loopback only.
 """
 
@@ -13,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import random
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -25,11 +30,28 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from deploy.local import Deployment, describe_deployment
+from deploy.local import Deployment, database_name, describe_deployment
+from localcloud import census
+from localcloud.processes import read_pid_file
 from localcloud.settings import Settings
-from slot_common.data_model import GAME_HISTORY, GAMES, USERS
+from slot_common.data_model import GAME_HISTORY, GAMES, IDEMPOTENCY, USERS
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+RETRYABLE = {0, 409, 429, 500, 502, 503, 504}
+SAMPLE_SECONDS = 0.25
+
+
+@dataclass
+class Spin:
+    key: str
+    user: str
+    statuses: list[int] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+    latency_ms: float = 0.0
+
+    @property
+    def final(self) -> int:
+        return self.statuses[-1]
 
 
 @dataclass
@@ -38,13 +60,25 @@ class LoadReport:
     concurrency: int
     users: int
     seconds: float
+    first_try: dict[str, int]
+    final: dict[str, int]
+    accepted_first_try: int
     accepted: int
-    refused: int
-    failed: int
-    statuses: dict[str, int]
+    retried_spins: int
+    most_attempts: int
     latency_ms_p50: float
     latency_ms_p95: float
-    max_environments: int
+    latency_ms_max: float
+    runtimes_peak: int
+    runtimes_rss_idle_mb: float
+    runtimes_rss_peak_mb: float
+    runtimes_rss_after_mb: float
+    back_within_2x_idle_after_s: float | None
+    localstack_rss_idle_mb: float
+    localstack_rss_peak_mb: float
+    orphans_seen: int
+    silent_spins: int
+    capacity: dict[str, Any]
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -52,44 +86,76 @@ class LoadReport:
         return not self.problems
 
 
-def _spin(api_url: str, user: str, bet: int) -> tuple[int, dict[str, Any], float]:
-    body = json.dumps({"user_id": user, "bet": bet}).encode()
-    request = urllib.request.Request(
-        f"{api_url}/api/v1/spin", data=body, method="POST", headers={"Content-Type": "application/json"}
-    )
-    started = time.monotonic()
+def _post_spin(api_url: str, spin: Spin, bet: int) -> tuple[int, dict[str, Any], str | None]:
+    body = json.dumps({"user_id": spin.user, "bet": bet}).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": spin.key}
+    request = urllib.request.Request(f"{api_url}/api/v1/spin", data=body, method="POST", headers=headers)
     try:
         with _OPENER.open(request, timeout=120) as response:
-            status, raw = response.status, response.read()
+            status, raw, retry_after = response.status, response.read(), None
     except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
+        status, raw, retry_after = error.code, error.read(), error.headers.get("Retry-After")
     except OSError as error:
-        return 0, {"error": str(error)}, (time.monotonic() - started) * 1000
+        return 0, {"error": str(error)}, None
     try:
-        parsed = json.loads(raw)
+        return status, json.loads(raw), retry_after
     except ValueError:
-        parsed = {"raw": raw.decode(errors="replace")}
-    return status, parsed, (time.monotonic() - started) * 1000
+        return status, {"raw": raw.decode(errors="replace")}, retry_after
 
 
-def _count_environments(settings: Settings) -> int:
-    return len(list(settings.lambda_envs_dir.glob("envs/*/runtime.pid")))
+def play(api_url: str, user: str, bet: int, retries: int) -> Spin:
+    """One spin with one key, retried until it has an answer that is not worth retrying."""
+    spin = Spin(key=uuid.uuid4().hex, user=user)
+    started = time.monotonic()
+    for attempt in range(retries + 1):
+        status, spin.body, retry_after = _post_spin(api_url, spin, bet)
+        spin.statuses.append(status)
+        if status not in RETRYABLE or attempt == retries:
+            break
+        backoff = 0.5 * 2**attempt * (0.5 + random.random())
+        time.sleep(min(float(retry_after), 20.0) if retry_after and retry_after.isdigit() else backoff)
+    spin.latency_ms = (time.monotonic() - started) * 1000
+    return spin
 
 
-def _wave(api_url: str, plan: list[str], concurrency: int, bet: int, settings: Settings) -> tuple[list, int]:
-    peak = 0
-    with ThreadPoolExecutor(concurrency) as pool:
-        futures = [pool.submit(_spin, api_url, user, bet) for user in plan]
-        while not all(f.done() for f in futures):
-            peak = max(peak, _count_environments(settings))
-            time.sleep(0.2)
-    return [f.result() for f in futures], peak
+class Sampler:
+    """Takes a census of the local cloud's runtimes every SAMPLE_SECONDS while running."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.state_dir = settings.local_dir / "localstack"
+        self.localstack_pid = read_pid_file(settings.local_dir / "run" / "localstack.pid")
+        self.peak = census.Census(self.localstack_pid)
+        self.orphans: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def take(self) -> census.Census:
+        return census.take(self.state_dir, self.localstack_pid)
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            now = self.take()
+            self.orphans.update(now.orphans)
+            self.peak = census.Census(
+                self.localstack_pid,
+                max(self.peak.localstack_rss_mb, now.localstack_rss_mb),
+                now.runtimes if now.count > self.peak.count else self.peak.runtimes,
+                max(self.peak.runtimes_rss_mb, now.runtimes_rss_mb),
+            )
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def check_ledger(
-    db: Any, players: list[str], start: dict[str, int], since: float, accepted: list[str]
-) -> list[str]:
-    """Problems with the books since ``since``; an empty list means nothing was lost."""
+    db: Any, players: list[str], start: dict[str, int], since: float, spins: list[Spin]
+) -> tuple[list[str], int]:
+    """(problems with the books since ``since``, spins applied whose final answer was an error)."""
     problems = []
     games = list(
         db[GAMES].find(
@@ -105,7 +171,17 @@ def check_ledger(
     problems += [
         f"spin {spin} recorded {history[spin]}x in game_history" for spin in recorded if history[spin] != 1
     ]
+    accepted = [spin.body["spin_id"] for spin in spins if spin.final == 200]
     problems += [f"accepted spin {spin} is not recorded" for spin in accepted if recorded[spin] != 1]
+    silent = 0
+    for spin in spins:
+        if spin.final == 200:
+            continue
+        record = db[IDEMPOTENCY].find_one({"_id": f"spin:{spin.key}"}) or {}
+        planned = (record.get("response") or record.get("plan") or {}).get("spin_id")
+        if planned and recorded[planned]:
+            silent += 1
+            problems.append(f"spin {planned} (key {spin.key}) moved money but its client got {spin.final}")
     final = {u["_id"]: u["balance"] for u in db[USERS].find({"_id": {"$in": players}}, {"balance": 1})}
     for user in players:
         mine = [game for game in games if game["user_id"] == user]
@@ -116,55 +192,84 @@ def check_ledger(
             )
         if final[user] < 0:
             problems.append(f"{user}: negative balance {final[user]}")
-    return problems
+    return problems, silent
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values) or [0.0]
+    return round(ordered[min(len(ordered) - 1, max(0, int(len(ordered) * fraction + 0.5) - 1))], 1)
+
+
+def _settle(sampler: Sampler, idle_mb: float, limit_s: float) -> tuple[float | None, float]:
+    """Seconds until the runtimes' RSS is back within 2x idle (None: not within ``limit_s``)."""
+    started = time.monotonic()
+    while True:
+        now = sampler.take()
+        elapsed = time.monotonic() - started
+        if now.runtimes_rss_mb <= 2 * idle_mb:
+            return round(elapsed, 1), now.runtimes_rss_mb
+        if elapsed >= limit_s:
+            return None, now.runtimes_rss_mb
+        time.sleep(1.0)
 
 
 def run_load(
     settings: Settings,
     deployment: Deployment,
     spins: int = 100,
-    concurrency: int = 50,
+    concurrency: int = 100,
     users: int = 10,
     bet: int = 5,
     database: str | None = None,
-    ramp_step: int = 10,
+    retries: int = 3,
+    settle_seconds: float = 150.0,
 ) -> LoadReport:
     players = [f"user_{number}" for number in range(1, users + 1)]
     client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
-    db = client[database or os.environ.get("MONGODB_DATABASE", "sentry_poc")]
+    db = client[database or database_name()]
+    play(deployment.api_url, players[0], bet, retries)  # one warm runtime per function: "idle"
     start = {u["_id"]: u["balance"] for u in db[USERS].find({"_id": {"$in": players}}, {"balance": 1})}
     since = time.time()
-    peak = 0
-    for level in range(ramp_step, concurrency, ramp_step):  # warm-up: scale out a few at a time
-        _, wave_peak = _wave(
-            deployment.api_url, [players[n % users] for n in range(level)], level, bet, settings
-        )
-        peak = max(peak, wave_peak)
+    sampler = Sampler(settings)
+    idle = sampler.take()
     plan = [players[number % users] for number in range(spins)]
     started = time.monotonic()
-    results, burst_peak = _wave(deployment.api_url, plan, concurrency, bet, settings)
+    with sampler, ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(lambda user: play(deployment.api_url, user, bet, retries), plan))
     elapsed = time.monotonic() - started
-    time.sleep(1)  # settlements of lost answers finish on their own
-    statuses = Counter(str(status) for status, _, _ in results)
-    accepted = [body["spin_id"] for status, body, _ in results if status == 200]
-    problems = check_ledger(db, players, start, since, accepted)
+    problems, silent = check_ledger(db, players, start, since, results)
     client.close()
-    latencies = sorted(ms for status, _, ms in results if status == 200) or [0.0]
-    failed = sum(1 for status, _, _ in results if status == 0 or status >= 500)
-    if not accepted:
-        problems.append(f"none of {spins} spins was accepted")
+    back_after, after_mb = _settle(sampler, idle.runtimes_rss_mb, settle_seconds)
+    finals = Counter(str(spin.final) for spin in results)
+    if finals.get("200", 0) != spins:
+        problems.append(f"{spins - finals.get('200', 0)} of {spins} spins had no 200 after {retries} retries")
+    if sampler.orphans:
+        problems.append(f"orphaned runtime processes seen: {sorted(sampler.orphans)}")
+    latencies = [spin.latency_ms for spin in results]
     return LoadReport(
         spins=spins,
         concurrency=concurrency,
         users=users,
         seconds=round(elapsed, 1),
-        accepted=len(accepted),
-        refused=sum(1 for status, _, _ in results if 400 <= status < 500),
-        failed=failed,
-        statuses=dict(statuses),
-        latency_ms_p50=round(latencies[len(latencies) // 2], 1),
-        latency_ms_p95=round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 1),
-        max_environments=max(peak, burst_peak),
+        first_try=dict(Counter(str(spin.statuses[0]) for spin in results)),
+        final=dict(finals),
+        accepted_first_try=sum(1 for spin in results if spin.statuses[0] == 200),
+        accepted=finals.get("200", 0),
+        retried_spins=sum(1 for spin in results if len(spin.statuses) > 1),
+        most_attempts=max(len(spin.statuses) for spin in results),
+        latency_ms_p50=_percentile(latencies, 0.5),
+        latency_ms_p95=_percentile(latencies, 0.95),
+        latency_ms_max=round(max(latencies), 1),
+        runtimes_peak=sampler.peak.count,
+        runtimes_rss_idle_mb=idle.runtimes_rss_mb,
+        runtimes_rss_peak_mb=sampler.peak.runtimes_rss_mb,
+        runtimes_rss_after_mb=after_mb,
+        back_within_2x_idle_after_s=back_after,
+        localstack_rss_idle_mb=idle.localstack_rss_mb,
+        localstack_rss_peak_mb=sampler.peak.localstack_rss_mb,
+        orphans_seen=len(sampler.orphans),
+        silent_spins=silent,
+        capacity=asdict(settings.capacity),
         problems=problems,
     )
 
@@ -172,19 +277,35 @@ def run_load(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make load", description=__doc__)
     parser.add_argument("--spins", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--bet", type=int, default=5)
+    parser.add_argument("--retries", type=int, default=3, help="retries per spin, same key (default 3)")
+    parser.add_argument("--settle", type=float, default=150, help="seconds to wait for memory to come back")
     args = parser.parse_args(argv)
     if not (1 <= args.concurrency <= 200 and 1 <= args.spins <= 5000 and 1 <= args.users <= 10):
         parser.error("bounded load only: concurrency 1-200, spins 1-5000, users 1-10")
+    if not (0 <= args.retries <= 10 and 0 <= args.settle <= 600):
+        parser.error("retries 0-10, settle 0-600 s")
     settings = Settings.from_env()
     report = run_load(
-        settings, describe_deployment(settings), args.spins, args.concurrency, args.users, args.bet
+        settings,
+        describe_deployment(settings),
+        args.spins,
+        args.concurrency,
+        args.users,
+        args.bet,
+        retries=args.retries,
+        settle_seconds=args.settle,
     )
     print(json.dumps(asdict(report), indent=2))
-    verdict = f"load: OK, nothing lost ({report.accepted} accepted, {report.failed} failed)"
-    print(verdict if report.ok else "load: FAILED", file=sys.stderr)
+    verdict = (
+        f"load: OK, nothing lost: {report.accepted_first_try}/{report.spins} answered 200 at the first try, "
+        f"{report.accepted}/{report.spins} after retries; p50 {report.latency_ms_p50 / 1000:.1f} s, "
+        f"p95 {report.latency_ms_p95 / 1000:.1f} s; peak {report.runtimes_peak} runtimes, "
+        f"{report.runtimes_rss_peak_mb:.0f} MB"
+    )
+    print(verdict if report.ok else "load: FAILED\n  " + "\n  ".join(report.problems), file=sys.stderr)
     return 0 if report.ok else 1
 
 

@@ -22,8 +22,14 @@ from localcloud import aws
 from localcloud.processes import ServiceError
 from localcloud.services import all_services, cors_allows
 from localcloud.settings import Settings
+from slot_common.data_model import DATABASE
 
 DEFAULT_STACK = "slot-machine"
+
+
+def database_name() -> str:
+    """The demo's database: MONGODB_DATABASE, else the data model's default."""
+    return os.environ.get("MONGODB_DATABASE", DATABASE)
 
 
 @dataclass(frozen=True)
@@ -195,7 +201,7 @@ def deploy_local(
         client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
         with client:
             seed(
-                client[os.environ.get("MONGODB_DATABASE", "sentry_poc")],
+                client[database_name()],
                 seed_size,
                 log=lambda m: log(f"    {m}"),
             )

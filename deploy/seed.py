@@ -7,6 +7,7 @@ games only up to the requested counts. ``python -m deploy.seed --help``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from slot_common.data_model import GAME_HISTORY, GAMES, START_BALANCE, USERS, ensure_indexes
+from slot_common.data_model import DATABASE, GAME_HISTORY, GAMES, START_BALANCE, USERS, ensure_indexes
 
 SYMBOLS = ("cherry", "lemon", "orange", "grape", "star", "diamond")
 WEIGHTS = (30, 25, 20, 15, 8, 2)
@@ -131,7 +132,7 @@ def seed(db: Database, size: SeedSize = SeedSize(), log=print) -> dict[str, int]
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.seed", description=__doc__)
     parser.add_argument("--uri", default="mongodb://127.0.0.1:27017/")
-    parser.add_argument("--database", default="sentry_poc")
+    parser.add_argument("--database", default=os.environ.get("MONGODB_DATABASE", DATABASE))
     parser.add_argument("--users", type=int, default=SeedSize.users)
     parser.add_argument("--history-per-user", type=int, default=SeedSize.history_per_user)
     parser.add_argument("--games", type=int, default=SeedSize.games)

@@ -1,4 +1,4 @@
-"""Collections, indexes and documents shared by the functions and the seed (database sentry_poc)."""
+"""Collections, indexes and documents shared by the functions, the seed and the tools."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ GAMES = "games"  # {user_id, bet, win, payout, symbols, timestamp (epoch seconds
 # {_id: "<route>:<key>", status, fingerprint, token, locked_until, plan, response, expires_at}
 IDEMPOTENCY = "idempotency_keys"
 
+DATABASE = "sentry_poc"  # the default; MONGODB_DATABASE names another
 START_BALANCE = 1000
 RECENT_TRANSACTIONS = 200  # idempotency window kept on each user document
 

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from functools import cache
 
+from slot_common.data_model import DATABASE
+
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -50,7 +52,7 @@ def settings() -> Settings:
     """The settings of this execution environment (environment variables are fixed per version)."""
     return Settings(
         mongodb_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017/"),
-        mongodb_database=os.environ.get("MONGODB_DATABASE", "sentry_poc"),
+        mongodb_database=os.environ.get("MONGODB_DATABASE", DATABASE),
         mongo_timeout_ms=_int("MONGO_TIMEOUT_MS", 2000),
         sentry_dsn=os.environ.get("SENTRY_DSN") or None,
         sentry_spotlight=os.environ.get("SENTRY_SPOTLIGHT") or None,

@@ -1,0 +1,57 @@
+"""Who is running: the local cloud's Lambda runtimes, counted in the real process tree.
+
+Not from PID files: a runtime is any ``awslambdaric`` process whose working directory (its
+task root, unzipped by LocalStack) lies in LocalStack's state folder; it is accounted for
+when it descends from the LocalStack process, an orphan otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lambda_process_executor import procfs
+
+
+@dataclass
+class Census:
+    localstack_pid: int | None
+    localstack_rss_mb: float = 0.0
+    runtimes: list[int] = field(default_factory=list)
+    runtimes_rss_mb: float = 0.0
+    orphans: list[int] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.runtimes)
+
+
+def _rss_mb(pids: list[int]) -> float:
+    return round(sum(procfs.memory_kb(pid)[0] for pid in pids) / 1024, 1)
+
+
+def runs_in(pid: int, folder: Path) -> bool:
+    return procfs.working_directory(pid).startswith(f"{folder.resolve()}/")
+
+
+def lambda_runtimes(state_dir: Path) -> list[int]:
+    """Every live runtime process of the LocalStack whose state folder is ``state_dir``."""
+    return [
+        pid
+        for pid in procfs.all_pids()
+        if "awslambdaric" in procfs.command_line(pid)
+        and procfs.process_start_time(pid) is not None
+        and runs_in(pid, state_dir)
+    ]
+
+
+def take(state_dir: Path, localstack_pid: int | None) -> Census:
+    runtimes = lambda_runtimes(state_dir)
+    below = set(procfs.descendants(localstack_pid)) if localstack_pid else set()
+    return Census(
+        localstack_pid=localstack_pid,
+        localstack_rss_mb=_rss_mb([localstack_pid]) if localstack_pid else 0.0,
+        runtimes=[pid for pid in runtimes if pid in below],
+        runtimes_rss_mb=_rss_mb(runtimes),
+        orphans=[pid for pid in runtimes if pid not in below],
+    )
