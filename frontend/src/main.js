@@ -1,5 +1,5 @@
 // The debug page: a slot machine, and one button per scenario and per fix with their traces.
-import { call, errorText } from "./api.js";
+import { call, callOnce, errorText } from "./api.js";
 import { CASCADE, SCENARIOS } from "./scenarios.js";
 import { inTrace, initTracing, traceLinks } from "./tracing.js";
 
@@ -95,14 +95,15 @@ function scenarioCard(scenario) {
     button.addEventListener("click", async () => {
       pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
       try {
-        const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, () => call(config, variant.request(context())));
+        const send = () => (scenario.spins ? callOnce(config, variant.request(context()), { retries: scenario.retries }) : call(config, variant.request(context())));
+        const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
         card.results[side] = result;
         renderResult(pane, result, traceId);
-        if (scenario.id === "cpu-spike" || scenario.id === "timeout") refreshBalance(); // these spin
       } catch (error) {
         card.results[side] = null;
-        renderResult(pane, null, error.traceId, error);
+        renderResult(pane, error.result || null, error.traceId, error);
       }
+      if (scenario.spins) refreshBalance();
       renderComparison(card);
     });
     buttons.append(button);
@@ -162,13 +163,32 @@ async function refreshBalance() {
   }
 }
 
-async function spin() {
+function showSpinTrace(traceId) {
+  if (!traceId) return;
+  $("#spin-trace").replaceChildren(element("code", { text: traceId }), ...traceLinks(config, traceId).map((l) => element("a", { href: l.href, target: "_blank", rel: "noopener", text: ` ${l.label}` })));
+}
+
+function outcomeUnknown(error, request) {
+  const outcome = $("#outcome");
+  outcome.className = "error";
+  const check = element("button", { type: "button", id: "check-spin", class: "check", text: "Check outcome" });
+  check.addEventListener("click", () => spin({ key: error.key, request }));
+  outcome.replaceChildren(element("span", { text: `${error.message} ` }), check);
+  refreshBalance();
+}
+
+async function spin({ key, request } = {}) {
   const button = $("#spin");
   const outcome = $("#outcome");
-  outcome.textContent = "Spinning...";
+  const sent = request || { method: "POST", path: "/api/v1/spin", body: { user_id: context().user, bet: context().bet } };
+  outcome.className = "";
+  outcome.textContent = key ? "Checking with the same key..." : "Spinning...";
+  const onRetry = (attempt, wait) => {
+    outcome.textContent = `No answer yet: retrying with the same key in ${(wait / 1000).toFixed(1)} s (retry ${attempt}).`;
+  };
   try {
-    const [result, traceId] = await runTraced(button, "Spin", () => call(config, { method: "POST", path: "/api/v1/spin", body: { user_id: context().user, bet: context().bet } }));
-    $("#spin-trace").replaceChildren(element("code", { text: traceId }), ...traceLinks(config, traceId).map((l) => element("a", { href: l.href, target: "_blank", rel: "noopener", text: ` ${l.label}` })));
+    const [result, traceId] = await runTraced(button, "Spin", () => callOnce(config, sent, { key, onRetry }));
+    showSpinTrace(traceId);
     if (!result.ok) {
       outcome.textContent = `Error ${result.status}: ${errorText(result)}`;
       outcome.className = "error";
@@ -181,8 +201,11 @@ async function spin() {
     });
     outcome.className = result.body.win ? "win" : "";
     outcome.textContent = result.body.win ? `Win! ${result.body.multiplier}x pays ${result.body.payout}` : "No win this time.";
+    if (result.attempts > 1 || result.replayed) outcome.textContent += ` (settled after ${result.attempts} ${result.attempts === 1 ? "try" : "tries"}${result.replayed ? ", the stored result" : ""})`;
     $("#balance").textContent = String(result.body.balance);
   } catch (error) {
+    showSpinTrace(error.traceId);
+    if (error.outcomeUnknown) return outcomeUnknown(error, sent);
     outcome.textContent = error.message;
     outcome.className = "error";
   }
@@ -228,7 +251,7 @@ function main() {
   for (const user of config.users) users.append(element("option", { value: user, text: user }));
   $("#viewer-link").href = config.spotlightUrl;
   $("#api-url").textContent = config.apiUrl;
-  $("#spin").addEventListener("click", spin);
+  $("#spin").addEventListener("click", () => spin());
   users.addEventListener("change", refreshBalance);
   $("#explain-button").addEventListener("click", explain);
   $("#scenarios").append(...SCENARIOS.map(scenarioCard), cascadeCard());

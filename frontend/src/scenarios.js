@@ -15,6 +15,7 @@ export const SCENARIOS = [
   {
     id: "cpu-spike",
     title: "CPU spike",
+    spins: true, // moves money: one Idempotency-Key per click, retried until the outcome is known
     what: "A spin with cpu_intensive: a naive trial-division prime search (5-10 s of real CPU).",
     look: "cpu.prime_generation span, the profile's hot frames, tag performance.issue=cpu_spike.",
     antipattern: { label: "CPU spike", request: (ctx) => ({ method: "POST", path: "/api/v1/spin?mode=antipattern", body: spinBody(ctx, { cpu_intensive: true }) }) },
@@ -23,6 +24,8 @@ export const SCENARIOS = [
   {
     id: "timeout",
     title: "Lambda timeout",
+    spins: true,
+    retries: 0, // the timeout is the point: shown, not retried (the key still guards a resend)
     what: "The same CPU work sized past the game engine's Timeout (15 s): the runtime is killed.",
     look: "ServerlessTimeoutWarning 1.5 s before the deadline, then 'Task timed out' in the logs.",
     antipattern: { label: "Timeout", request: (ctx) => ({ method: "POST", path: "/api/v1/scenarios/timeout?mode=antipattern", body: spinBody(ctx) }) },

@@ -46,12 +46,16 @@ def lambda_runtimes(state_dir: Path) -> list[int]:
 
 
 def take(state_dir: Path, localstack_pid: int | None) -> Census:
-    runtimes = lambda_runtimes(state_dir)
-    below = set(procfs.descendants(localstack_pid)) if localstack_pid else set()
+    accounted, orphans = [], []
+    for pid in lambda_runtimes(state_dir):
+        below = procfs.descends_from(pid, localstack_pid) if localstack_pid else False
+        if below is None:  # ended while we looked
+            continue
+        (accounted if below else orphans).append(pid)
     return Census(
         localstack_pid=localstack_pid,
         localstack_rss_mb=_rss_mb([localstack_pid]) if localstack_pid else 0.0,
-        runtimes=[pid for pid in runtimes if pid in below],
-        runtimes_rss_mb=_rss_mb(runtimes),
-        orphans=[pid for pid in runtimes if pid not in below],
+        runtimes=accounted,
+        runtimes_rss_mb=_rss_mb(accounted + orphans),
+        orphans=[pid for pid in orphans if procfs.process_start_time(pid) is not None],
     )

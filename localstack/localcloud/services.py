@@ -57,7 +57,8 @@ def _base_env() -> dict[str, str]:
     return env
 
 
-def localstack(settings: Settings) -> ManagedProcess:
+def localstack(settings: Settings, extra_env: dict[str, str] | None = None) -> ManagedProcess:
+    """LocalStack with our executor; ``extra_env`` adds LocalStack settings (tests use it)."""
     root = settings.local_dir / "localstack"
     env = (
         _base_env()
@@ -81,6 +82,7 @@ def localstack(settings: Settings) -> ManagedProcess:
             "LAMBDA_KEEPALIVE_MS": str(settings.lambda_keepalive_ms),
         }
         | settings.capacity.localstack_environment()
+        | (extra_env or {})
     )
     for folder in ("filesystem", "tmp"):
         (root / folder).mkdir(parents=True, exist_ok=True)

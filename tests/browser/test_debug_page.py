@@ -48,6 +48,7 @@ def page(browser, deployed_stack, request):
     page = context.new_page()
     page.console_errors = []
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
+    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
     page.goto(deployed_stack.website_url)
     page.wait_for_function("document.querySelector('#balance').textContent !== '-'", timeout=30_000)
     yield page
@@ -115,17 +116,83 @@ def test_cascade_is_one_trace_across_three_functions(page, deployed_stack, spotl
     assert names <= {t["transaction"] for t in found}
 
 
-def test_spin_by_keyboard_updates_reels_and_balance(page):
+def _is_spin(request) -> bool:
+    return request.method == "POST" and "/api/v1/spin" in request.url
+
+
+def _reels(page) -> list[str]:
+    return [page.locator(".reel").nth(i).get_attribute("data-symbol") for i in range(3)]
+
+
+def test_spin_by_keyboard_draws_the_answer_and_settles_the_balance(page):
+    before = int(page.inner_text("#balance"))
+    bet = int(page.input_value("#bet"))
     page.focus("#days")
     page.keyboard.press("Tab")  # the next control is the spin button
     assert page.evaluate("document.activeElement.id") == "spin"
-    page.keyboard.press("Enter")
+    with page.expect_response(lambda response: _is_spin(response.request)) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 200, answer.value.text()
+    spun = answer.value.json()
+    page.wait_for_function("!document.querySelector('#spin').disabled")
+    assert _reels(page) == spun["symbols"], "the reels show the symbols of the answer"
+    assert int(page.inner_text("#balance")) == before - bet + spun["payout"] == spun["balance"]
+    assert "error" not in (page.get_attribute("#outcome", "class") or "")
+    assert page.console_errors == []
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_the_settled_result_shown(page):
+    keys: list[str] = []
+    dropped: list[bool] = []
+
+    def first_fails(route) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        if not dropped:  # the spin goes through, but its answer never arrives
+            dropped.append(True)
+            response = route.fetch()
+            assert response.status == 200
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    before = int(page.inner_text("#balance"))
+    page.route("**/api/v1/spin", first_fails)
+    with page.expect_response(
+        lambda response: _is_spin(response.request) and response.status == 200
+    ) as answer:
+        page.click("#spin")
+    spun = answer.value.json()
+    page.wait_for_function("!document.querySelector('#spin').disabled")
+    assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) >= 16, keys
+    assert answer.value.headers.get("idempotent-replayed") == "true", "the retry got the stored result"
+    assert "settled after 2 tries" in page.inner_text("#outcome")
+    assert _reels(page) == spun["symbols"]
+    bet = int(page.input_value("#bet"))
+    assert int(page.inner_text("#balance")) == before - bet + spun["payout"], "money moved once"
+
+
+def test_an_unknown_outcome_is_said_plainly_and_can_be_checked(page):
+    keys: list[str] = []
+
+    def unreachable(route) -> None:
+        keys.append(route.request.headers.get("idempotency-key", ""))
+        route.abort("connectionrefused")
+
+    before = int(page.inner_text("#balance"))
+    page.route("**/api/v1/spin", unreachable)
+    page.click("#spin")
+    page.wait_for_selector("#check-spin", timeout=30_000)
+    assert len(keys) == 4 and len(set(keys)) == 1, "one try and three retries, one key"
+    assert "outcome is unknown" in page.inner_text("#outcome")
+    assert int(page.inner_text("#balance")) == before, "nothing reached the API: nothing moved"
+    page.unroute("**/api/v1/spin")
+    with page.expect_request(_is_spin) as checked:
+        page.click("#check-spin")
+    assert checked.value.headers["idempotency-key"] == keys[0]
     page.wait_for_function(
-        "document.querySelector('#outcome').textContent.length > 0"
-        " && !document.querySelector('#spin').disabled"
+        "!document.querySelector('#spin').disabled && !document.querySelector('#check-spin')"
     )
-    assert re.match(r"^\d+$", page.inner_text("#balance"))
-    assert all(page.locator(".reel").nth(i).get_attribute("data-symbol") for i in range(3))
+    assert "error" not in (page.get_attribute("#outcome", "class") or "")
 
 
 def test_errors_are_shown_not_swallowed(page):

@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lambda_process_executor.report import report_fields as parse_report
+
 FUNCTIONS = Path(__file__).parent / "functions"
 ROLE = "arn:aws:iam::000000000000:role/lambda-test-role"
 
@@ -91,13 +93,8 @@ def invoke(lambda_client: Any, name: str, event: dict | None = None) -> tuple[An
     return payload, response.get("FunctionError"), log_tail
 
 
-def report_line(log_tail: str) -> str:
-    return next(line for line in log_tail.splitlines() if line.startswith("REPORT RequestId:"))
-
-
 def report_fields(log_tail: str) -> dict[str, str]:
-    fields = {}
-    for part in report_line(log_tail).split("\t"):
-        key, _, value = part.partition(": ")
-        fields[key.strip()] = value.strip()
+    """The REPORT line's fields, read by the executor's own parser."""
+    fields = parse_report(log_tail)
+    assert fields, f"no REPORT line in:\n{log_tail}"
     return fields

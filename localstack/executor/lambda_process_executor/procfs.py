@@ -71,6 +71,21 @@ def all_pids() -> list[int]:
     return [int(entry.name) for entry in PROC.iterdir() if entry.name.isdigit()]
 
 
+def descends_from(pid: int, ancestor: int) -> bool | None:
+    """Whether ``ancestor`` is up ``pid``'s parent chain; None when ``pid`` ended meanwhile."""
+    current = pid
+    for _ in range(64):
+        parent = parent_pid(current)
+        if parent is None:
+            return None if current == pid else False
+        if parent == ancestor:
+            return True
+        if parent <= 1:
+            return False
+        current = parent
+    return False
+
+
 def descendants(root: int) -> list[int]:
     """Every live process below ``root`` in the real process tree (not from PID files)."""
     children: dict[int, list[int]] = {}

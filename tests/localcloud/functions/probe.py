@@ -46,7 +46,11 @@ def handler(event, context):
 
 
 def api_handler(event, context):
-    """API Gateway proxy integration."""
+    """API Gateway proxy integration; ``?busy=<seconds>`` keeps the CPU busy first."""
+    busy = float((event.get("queryStringParameters") or {}).get("busy", 0))
+    until = time.monotonic() + busy
+    while time.monotonic() < until:
+        pass
     return {
         "statusCode": 200,
         "headers": {"Content-Type": "application/json"},
