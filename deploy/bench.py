@@ -15,9 +15,9 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +29,8 @@ from deploy.load import run_load
 from deploy.local import Deployment, deploy_local, describe_deployment
 from deploy.scenario_catalog import SCENARIOS
 from deploy.scenarios import call
-from localcloud import aws
+from lambda_process_executor import procfs
+from localcloud import aws, census
 from localcloud.processes import read_pid_file
 from localcloud.settings import PROJECT_ROOT, Settings
 
@@ -45,12 +46,6 @@ SENTRY_VARIABLES = ("SENTRY_DSN", "SENTRY_SPOTLIGHT")
 
 def median(values: list[float]) -> float:
     return round(statistics.median(values), 2) if values else float("nan")
-
-
-def spread(values: list[float]) -> str:
-    if not values:
-        return "-"
-    return f"{min(values):.1f}-{max(values):.1f}"
 
 
 def report_fields(log_result: str) -> dict[str, float]:
@@ -259,57 +254,29 @@ class Bench:
             )
         self.results["scenarios"] = pairs
 
-    # --- memory -----------------------------------------------------------------------------
+    # --- memory and a crowd at once -----------------------------------------------------------
     def memory(self) -> None:
+        """Services' memory at rest, then 100 spins at once (make load's code) and after."""
         idle = self.memory_snapshot()
-        peak: dict[str, float] = dict(idle)
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                for key, value in self.memory_snapshot().items():
-                    peak[key] = max(peak.get(key, 0.0), value)
-                time.sleep(0.5)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        load = run_load(self.settings, self.deployment, spins=50, concurrency=50, users=10, bet=1)
-        done.set()
-        sampler.join()
-        self.results["memory"] = {"idle": idle, "under_load": peak}
-        self.results["load"] = {
-            "accepted": load.accepted, "failed": load.failed, "problems": load.problems,
-            "p50": load.latency_ms_p50, "p95": load.latency_ms_p95, "environments": load.max_environments,
-        }  # fmt: skip
-        self.log(f"bench: memory idle {idle}, under load {peak}")
+        load = run_load(self.settings, self.deployment, spins=100, concurrency=100, users=10, bet=1)
+        self.results["memory"] = {"idle": idle, "after_burst": self.memory_snapshot()}
+        self.results["load"] = asdict(load)
+        self.log(
+            f"bench: burst {load.accepted}/{load.spins}, p95 {load.latency_ms_p95} ms, problems {load.problems}"
+        )
 
     def memory_snapshot(self) -> dict[str, float]:
-        def rss_mb(pid: int | None, children: bool = False) -> float:
-            if pid is None:
-                return 0.0
-            total = 0
-            pids = [pid] + (_children(pid) if children else [])
-            for one in pids:
-                try:
-                    for line in Path(f"/proc/{one}/status").read_text().splitlines():
-                        if line.startswith("VmRSS:"):
-                            total += int(line.split()[1])
-                except OSError:
-                    continue
-            return round(total / 1024, 1)
+        def rss_mb(pid: int | None) -> float:
+            return round(procfs.memory_kb(pid)[0] / 1024, 1) if pid else 0.0
 
         run = self.settings.local_dir / "run"
-        envs = list(self.settings.lambda_envs_dir.glob("envs/*"))
-        functions = sum(
-            rss_mb(read_pid_file(env / "runtime.pid")) + rss_mb(read_pid_file(env / "init.pid"))
-            for env in envs
-        )
+        lambdas = census.take(self.settings.local_dir / "localstack", read_pid_file(run / "localstack.pid"))
         return {
-            "localstack": rss_mb(read_pid_file(run / "localstack.pid")),
+            "localstack": lambdas.localstack_rss_mb,
             "mongodb": rss_mb(read_pid_file(run / "mongo.pid")),
             "spotlight": rss_mb(read_pid_file(run / "spotlight.pid")),
-            "function_environments": round(functions, 1),
-            "environments": float(len(envs)),
+            "function_runtimes": lambdas.runtimes_rss_mb,
+            "runtime_processes": float(lambdas.count),
         }
 
     def run(self, only: set[str] | None) -> dict[str, Any]:
@@ -326,18 +293,6 @@ class Bench:
             if not only or name in only:
                 step()
         return self.results
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def versions() -> dict[str, str]:
@@ -386,7 +341,11 @@ def write_report(results: dict[str, Any], rounds: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per comparison")
-    parser.add_argument("--only", nargs="*", help="sizes imports cold_warm executor scenarios deploy memory")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        help="sizes imports cold_warm executor scenarios deploy memory (merged into --raw)",
+    )
     parser.add_argument("--raw", default=str(PROJECT_ROOT / ".local" / "bench.json"), help="raw results file")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
@@ -396,8 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds,
         log=lambda m: print(m, file=sys.stderr, flush=True),
     )
+    raw = Path(args.raw)
     results = bench.run(set(args.only) if args.only else None)
-    Path(args.raw).write_text(json.dumps(results, indent=1))
+    if args.only and raw.exists():  # a partial run refreshes its sections of the last full one
+        results = json.loads(raw.read_text()) | results
+    raw.write_text(json.dumps(results, indent=1))
     write_report(results, args.rounds)
     print(f"bench: wrote {REPORT.relative_to(PROJECT_ROOT)}", file=sys.stderr)
     return 0

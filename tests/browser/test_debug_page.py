@@ -48,12 +48,27 @@ def page(browser, deployed_stack, request):
     page = context.new_page()
     page.console_errors = []
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and page.console_errors.append(message.text))
+    page.on(
+        "console", lambda message: message.type == "error" and page.console_errors.append(_console(message))
+    )
     page.goto(deployed_stack.website_url)
     page.wait_for_function("document.querySelector('#balance').textContent !== '-'", timeout=30_000)
     yield page
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+# LocalStack 2026.3 does not apply the API's GatewayResponses, so API Gateway's own 502 for
+# the timeout scenario has no CORS header; Chromium logs that as errors (docs/operations.md).
+KNOWN_CONSOLE_ERRORS = re.compile(r"/api/v1/scenarios/timeout\?mode=antipattern")
+
+
+def _console(message) -> str:
+    return f"{message.text} @ {message.location.get('url', '')}"
+
+
+def unexpected_console_errors(page) -> list[str]:
+    return [line for line in page.console_errors if not KNOWN_CONSOLE_ERRORS.search(line)]
 
 
 def run_button(page, button_id: str, timeout_ms: int = 60_000) -> dict:
@@ -81,7 +96,7 @@ def test_every_button_shows_its_result_and_trace_id(page):
             assert page.locator(f"#{button.button_id.replace('-button', '-result')} .error").count() == 1
     comparison = page.inner_text("#n-plus-one .comparison")
     assert "x faster" in comparison and "22 vs 2 db queries" in comparison
-    assert page.console_errors == []
+    assert unexpected_console_errors(page) == []
 
 
 def test_browser_trace_id_is_the_trace_id_of_the_lambda_transactions(page, deployed_stack, spotlight_server):
