@@ -225,7 +225,8 @@ def _memory_and_crowd(results: dict[str, Any]) -> tuple[list[str], list[tuple[st
         f"| runtimes' RSS: at rest / peak / after | {load['runtimes_rss_idle_mb']:.0f} / "
         f"{load['runtimes_rss_peak_mb']:.0f} / {load['runtimes_rss_after_mb']:.0f} MB |",
         f"| RSS per runtime at the peak | {per_runtime:.0f} MB |",
-        f"| back within 2x of rest after | {f'{back:.0f} s' if back is not None else 'not within the wait'} |",
+        f"| surplus runtimes reaped, RSS within 2x of rest, after | "
+        f"{f'{back:.0f} s' if back is not None else 'not within the wait'} |",
         f"| LocalStack's RSS: before / peak | {load['localstack_rss_idle_mb']:.0f} / "
         f"{load['localstack_rss_peak_mb']:.0f} MB |",
         f"| orphaned runtimes seen | {load['orphans_seen']} |",
@@ -250,7 +251,7 @@ def _memory_and_crowd(results: dict[str, Any]) -> tuple[list[str], list[tuple[st
             load["runtimes_rss_peak_mb"] <= 1536,
         ),
         (
-            "after the burst, runtimes' RSS back within 2x of rest within 2 minutes",
+            "after the burst, surplus runtimes gone and RSS within 2x of rest within 2 minutes",
             f"{back:.0f} s" if back is not None else "no",
             back is not None and back <= 120,
         ),

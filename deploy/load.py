@@ -200,13 +200,14 @@ def _percentile(values: list[float], fraction: float) -> float:
     return round(ordered[min(len(ordered) - 1, max(0, int(len(ordered) * fraction + 0.5) - 1))], 1)
 
 
-def _settle(sampler: Sampler, idle_mb: float, limit_s: float) -> tuple[float | None, float]:
-    """Seconds until the runtimes' RSS is back within 2x idle (None: not within ``limit_s``)."""
+def _settle(sampler: Sampler, idle: census.Census, limit_s: float) -> tuple[float | None, float]:
+    """Seconds until the surplus runtimes are gone (no more than at rest) and their RSS is
+    within 2x of rest; None when that did not happen within ``limit_s``."""
     started = time.monotonic()
     while True:
         now = sampler.take()
         elapsed = time.monotonic() - started
-        if now.runtimes_rss_mb <= 2 * idle_mb:
+        if now.count <= idle.count and now.runtimes_rss_mb <= 2 * idle.runtimes_rss_mb:
             return round(elapsed, 1), now.runtimes_rss_mb
         if elapsed >= limit_s:
             return None, now.runtimes_rss_mb
@@ -239,7 +240,7 @@ def run_load(
     elapsed = time.monotonic() - started
     problems, silent = check_ledger(db, players, start, since, results)
     client.close()
-    back_after, after_mb = _settle(sampler, idle.runtimes_rss_mb, settle_seconds)
+    back_after, after_mb = _settle(sampler, idle, settle_seconds)
     finals = Counter(str(spin.final) for spin in results)
     if finals.get("200", 0) != spins:
         problems.append(f"{spins - finals.get('200', 0)} of {spins} spins had no 200 after {retries} retries")
