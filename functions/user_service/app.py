@@ -3,7 +3,7 @@
 from chalice import NotFoundError
 
 from slot_common.modes import Mode, requested_mode, scenario_response
-from slot_common.mongo import database
+from slot_common.mongo import counting_queries, database
 from slot_common.observability import init_sentry, record, tag
 from slot_common.service_app import ServiceApp
 from users import balances, connections, history
@@ -28,15 +28,16 @@ def get_balance(user_id):
 def get_history(user_id):
     mode = requested_mode(app)
     db = database()
-    if balances.get_balance(db, user_id) is None:
-        raise NotFoundError(f"user {user_id} not found")
-    games, queries = history.recent_games(db, user_id, mode)
-    record("db.queries_executed", queries + 1)
+    with counting_queries() as counted:
+        if balances.get_balance(db, user_id) is None:
+            raise NotFoundError(f"user {user_id} not found")
+        games = history.recent_games(db, user_id, mode)
+    record("db.queries_executed", counted.queries)
     if mode is Mode.ANTIPATTERN:
         tag("performance.issue", "n_plus_one")
         tag("antipattern", "query_per_game")
     return scenario_response(
-        {"user_id": user_id, "games": games}, scenario="n-plus-one", mode=mode, db_queries=queries + 1
+        {"user_id": user_id, "games": games}, scenario="n-plus-one", mode=mode, db_queries=counted.queries
     )
 
 

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slot_common.data_model import GAMES, USERS
-from tests.functions.conftest import load_app
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -32,8 +31,10 @@ SPIN_BODIES = st.fixed_dictionaries(
         "cpu_intensive": st.one_of(st.booleans(), st.text(max_size=5), st.integers()),
     },
 )
+# ';' is left out: chalice's local route matcher (urlparse) takes it for URL parameters and
+# answers 403 itself, which API Gateway does not (a quirk of the test client, not of the app)
 PATH_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%"), min_size=1, max_size=30
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%;"), min_size=1, max_size=30
 )
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -105,4 +106,3 @@ def test_unknown_routes_and_methods_are_4xx_json(clients):
         "/api/v1/spin", headers={"Content-Type": "application/json"}, body="x" * 300_000
     )
     assert_clean_4xx_or_200(response)
-    assert load_app  # the apps load by path, as on Lambda

@@ -32,7 +32,7 @@ def _sum(db: Database, user_id: str, field: str) -> int:
     return rows[0]["t"] if rows else 0
 
 
-def five_queries(db: Database, user_id: str) -> tuple[dict[str, Any], int]:
+def five_queries(db: Database, user_id: str) -> dict[str, Any]:
     """ANTI-PATTERN: one round trip per number."""
     games = db[GAMES].count_documents({"user_id": user_id})
     wagered = _sum(db, user_id, "$bet")
@@ -41,10 +41,10 @@ def five_queries(db: Database, user_id: str) -> tuple[dict[str, Any], int]:
     last = db[GAMES].find_one({"user_id": user_id}, {"timestamp": 1}, sort=[("timestamp", -1)])
     return _metrics(
         games, wagered, paid, biggest["payout"] if biggest else 0, last["timestamp"] if last else None
-    ), 5
+    )
 
 
-def one_aggregation(db: Database, user_id: str) -> tuple[dict[str, Any], int]:
+def one_aggregation(db: Database, user_id: str) -> dict[str, Any]:
     """FIX: one $group computes every number in a single pass."""
     rows = list(
         db[GAMES].aggregate(
@@ -64,10 +64,10 @@ def one_aggregation(db: Database, user_id: str) -> tuple[dict[str, Any], int]:
         )
     )
     if not rows:
-        return _metrics(0, 0, 0, 0, None), 1
+        return _metrics(0, 0, 0, 0, None)
     row = rows[0]
-    return _metrics(row["games"], row["wagered"], row["paid"], row["biggest"], row["last"]), 1
+    return _metrics(row["games"], row["wagered"], row["paid"], row["biggest"], row["last"])
 
 
-def player_metrics(db: Database, user_id: str, mode: Mode) -> tuple[dict[str, Any], int]:
+def player_metrics(db: Database, user_id: str, mode: Mode) -> dict[str, Any]:
     return five_queries(db, user_id) if mode is Mode.ANTIPATTERN else one_aggregation(db, user_id)

@@ -18,7 +18,7 @@ def recent_game_ids(db: Database, user_id: str) -> list[str]:
     return [doc["game_id"] for doc in cursor.sort("played_at", -1).limit(HISTORY_LENGTH)]
 
 
-def history_n_plus_one(db: Database, user_id: str) -> tuple[list[dict[str, Any]], int]:
+def history_n_plus_one(db: Database, user_id: str) -> list[dict[str, Any]]:
     """ANTI-PATTERN: one query for the ids, then one round trip per game.
 
     Each lookup filters the player's history by game_id, which no index covers, so every
@@ -26,17 +26,17 @@ def history_n_plus_one(db: Database, user_id: str) -> tuple[list[dict[str, Any]]
     """
     ids = recent_game_ids(db, user_id)
     games = [db[GAME_HISTORY].find_one({"user_id": user_id, "game_id": game_id}, FIELDS) for game_id in ids]
-    return [game for game in games if game is not None], 1 + len(ids)
+    return [game for game in games if game is not None]
 
 
-def history_single_query(db: Database, user_id: str) -> tuple[list[dict[str, Any]], int]:
+def history_single_query(db: Database, user_id: str) -> list[dict[str, Any]]:
     """FIX: the query that finds the ids already returns the games."""
     cursor = db[GAME_HISTORY].find({"user_id": user_id}, FIELDS).sort("played_at", -1).limit(HISTORY_LENGTH)
-    return list(cursor), 1
+    return list(cursor)
 
 
-def recent_games(db: Database, user_id: str, mode: Mode) -> tuple[list[dict[str, Any]], int]:
-    """(games newest first, number of queries it took)."""
+def recent_games(db: Database, user_id: str, mode: Mode) -> list[dict[str, Any]]:
+    """The player's last games, newest first."""
     if mode is Mode.ANTIPATTERN:
         return history_n_plus_one(db, user_id)
     return history_single_query(db, user_id)

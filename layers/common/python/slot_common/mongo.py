@@ -2,12 +2,60 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 from pymongo.database import Database
 
 from slot_common.settings import settings
+
+# the driver's own round trips: handshakes, authentication, heartbeats, session clean-up
+DRIVER_COMMANDS = frozenset(
+    {"hello", "ismaster", "isMaster", "ping", "endSessions", "saslStart", "saslContinue"}
+)
+
+
+class QueryCounter(monitoring.CommandListener):
+    """Counts the queries each thread sends, as the driver reports them (not as we think)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def count(self) -> int:
+        return getattr(self._local, "count", 0)
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in DRIVER_COMMANDS:
+            self._local.count = self.count + 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+QUERY_COUNTER = QueryCounter()
+
+
+@dataclass
+class Counted:
+    queries: int = 0
+
+
+@contextmanager
+def counting_queries() -> Iterator[Counted]:
+    """The number of queries the block sent to MongoDB, measured by the driver's events."""
+    counted, before = Counted(), QUERY_COUNTER.count
+    try:
+        yield counted
+    finally:
+        counted.queries = QUERY_COUNTER.count - before
 
 
 def single_server(uri: str) -> bool:
@@ -34,6 +82,7 @@ def new_client() -> MongoClient:
         connectTimeoutMS=config.mongo_timeout_ms,
         socketTimeoutMS=max(config.mongo_timeout_ms, 60_000),
         appname=config.sentry_environment,
+        event_listeners=[QUERY_COUNTER],
     )
 
 
