@@ -34,7 +34,9 @@ SPIN_BODIES = st.fixed_dictionaries(
 # ';' is left out: chalice's local route matcher (urlparse) takes it for URL parameters and
 # answers 403 itself, which API Gateway does not (a quirk of the test client, not of the app)
 PATH_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%;"), min_size=1, max_size=30
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%;"),
+    min_size=1,
+    max_size=30,
 )
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
