@@ -28,6 +28,8 @@ $(VENV)/.installed: requirements/dev.txt
 	  echo "==> dev environment $(VENV) (Python 3.13)"; \
 	  [ -x $(PY) ] || $$py -m venv $(VENV)
 	$(PY) -m pip install $(PIP_QUIET) -r requirements/dev.txt
+	@# the project's import roots, so that `.venv/bin/python -m deploy.build` works outside make too
+	@printf '%s\n' $(subst :, ,$(PYTHONPATH)) > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/slot-machine-project.pth"
 	@touch $@
 
 $(LS_VENV)/.installed: localstack/requirements.txt $(EXECUTOR_SRC)

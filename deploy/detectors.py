@@ -317,15 +317,16 @@ def _ordinal(number: int) -> str:
     return {1: "first", 2: "second", 3: "third"}.get(number, f"{number}th")
 
 
-def n_plus_one_verdict(found: NPlusOne | None) -> Verdict:
-    if found is None:
+def n_plus_one_verdict(found: NPlusOne | bool | None) -> Verdict:
+    """For a detection (or ``True``: the one a scenario promises), what Sentry creates."""
+    if not found:
         return Verdict("no issue", None, "no span run meets the N+1 DB detector")
+    measured = f"{found.repeats} repeats, {found.total_ms:.0f} ms; " if isinstance(found, NPlusOne) else ""
     return Verdict(
         "N+1 DB Query issue",
         N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE,
-        f"{found.repeats} repeats, {found.total_ms:.0f} ms; a detection per run, the issue at "
-        f"{N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE} detections of one fingerprint in {NOISE_WINDOW_HOURS} h, "
-        f"at most {NEW_ISSUES_PER_TYPE_PER_HOUR} new per hour",
+        f"{measured}one detection per run, the issue at {N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE} detections of "
+        f"one fingerprint within {NOISE_WINDOW_HOURS} h, at most {NEW_ISSUES_PER_TYPE_PER_HOUR} new a hour",
     )
 
 

@@ -20,13 +20,17 @@ def function_name(settings: Settings, name: str) -> str:
     return stack.physical_ids(cloudformation, stack_name()).get(name, name)
 
 
-def read_logs(settings: Settings, name: str, limit: int = 500) -> list[str]:
+def read_logs(settings: Settings, name: str, limit: int = 500, since_ms: int | None = None) -> list[str]:
+    """The last ``limit`` lines of a function's logs (logged at or after ``since_ms``, if given)."""
     logs = aws.client(settings, "logs")
     group = f"/aws/lambda/{function_name(settings, name)}"
     events, token = [], None
+    window = {"startTime": since_ms} if since_ms else {}
     try:
         while True:
-            page = logs.filter_log_events(logGroupName=group, **({"nextToken": token} if token else {}))
+            page = logs.filter_log_events(
+                logGroupName=group, **window, **({"nextToken": token} if token else {})
+            )
             events += page["events"]
             token = page.get("nextToken")
             if not token:

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pymongo import MongoClient
+
 from deploy import detectors, spotlight
 from deploy.local import Deployment, describe_deployment
 from deploy.logs import read_logs
@@ -50,6 +52,8 @@ class Outcome:
     duration_ms: list[float] = field(default_factory=list)
     db_spans: list[int | None] = field(default_factory=list)
     speedup: float | None = None
+    sentry: str = ""  # what Sentry will create, by its own rules (deploy/detectors.py)
+    issue_after_runs: int | None = None
 
 
 def call(api_url: str, request: Request, timeout: float = 90) -> Call:
@@ -128,6 +132,27 @@ def _ops(transaction: dict[str, Any] | None) -> list[str]:
     return [span.get("op", "") for span in (transaction or {}).get("spans", [])]
 
 
+def _queries_on(transaction: dict[str, Any] | None, collection: str) -> int | None:
+    """Query spans on ``collection`` in the trace itself."""
+    if transaction is None:
+        return None
+    return sum(
+        1
+        for span in detectors.db_spans(transaction)
+        if (span.get("data") or {}).get("db.mongodb.collection") == collection
+    )
+
+
+def _request_id(event: dict[str, Any]) -> str | None:
+    """The Lambda RequestId the SDK attached to an event of that invocation."""
+    return (event.get("extra", {}).get("lambda") or {}).get("aws_request_id")
+
+
+def connections_opened(client: MongoClient) -> int:
+    """The server's own count of connections ever accepted."""
+    return int(client.admin.command("serverStatus")["connections"]["totalCreated"])
+
+
 class Runner:
     def __init__(self, settings: Settings, deployment: Deployment, log: Callable[[str], None]) -> None:
         self.settings = settings
@@ -160,7 +185,13 @@ class Runner:
         slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
         found = detectors.n_plus_one(slow_tx) if slow_tx else None
         clean = fast_tx is not None and detectors.n_plus_one(fast_tx) is None
-        detail = f"N+1: {found['repeats']} repeats, {found['total_ms']} ms" if found else "no N+1 pattern"
+        self.judge(outcome, scenario, detectors.n_plus_one_verdict(found))
+        detail = f"N+1: {found.repeats} repeats, {found.total_ms} ms" if found else "no N+1 pattern"
+        if found and self.sends_to_sentry(scenario):
+            runs = detectors.N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE
+            for _ in range(runs - 1):
+                call(self.deployment.api_url, scenario.antipattern)
+            detail += f"; sent {runs} runs to Sentry (SENTRY_DSN): its N+1 DB Query issue is due now"
         return bool(found and clean and slow.status == fast.status == 200), detail
 
     def check_cpu_spike(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
@@ -180,9 +211,17 @@ class Runner:
         warnings = [
             e for e in self.viewer.errors(slow.trace_id) if _exception_type(e) == "ServerlessTimeoutWarning"
         ]
-        timed_out = self._log_has(self.name("GameEngineFunction"), r"Task timed out after \d+\.\d\d seconds")
+        request_id = _request_id(warnings[0]) if warnings else None
+        timed_out = bool(request_id) and self._log_has(
+            self.name("GameEngineFunction"), rf"{request_id} Task timed out after \d+\.\d\d seconds"
+        )
+        if warnings:
+            self.judge(outcome, scenario, detectors.error_verdict("ServerlessTimeoutWarning"))
         seen = slow.status >= 500 and bool(warnings) and timed_out and fast.status == 200
-        return seen, f"ServerlessTimeoutWarning: {bool(warnings)}, 'Task timed out' in logs: {timed_out}"
+        return (
+            seen,
+            f"ServerlessTimeoutWarning: {bool(warnings)}, request {request_id} timed out (logs): {timed_out}",
+        )
 
     def check_cold_start(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         lambda_client = aws.client(self.settings, "lambda")
@@ -229,13 +268,19 @@ class Runner:
 
     def check_many_queries(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
-        counts = (_data(slow_tx).get("db.queries_executed"), _data(fast_tx).get("db.queries_executed"))
-        return counts == (5, 1) and slow.body == fast.body, f"db.queries_executed {counts}"
+        spans = (_queries_on(slow_tx, "games"), _queries_on(fast_tx, "games"))  # counted in the trace
+        reported = (_data(slow_tx).get("db.queries_executed"), _data(fast_tx).get("db.queries_executed"))
+        no_n_plus_one = all(t is not None and detectors.n_plus_one(t) is None for t in (slow_tx, fast_tx))
+        if no_n_plus_one:
+            self.judge(outcome, scenario, scenario.sentry)
+        seen = spans == (5, 1) and reported == spans and no_n_plus_one and slow.body == fast.body
+        return seen, f"db spans on games {spans}, db.queries_executed {reported}"
 
     def check_memory_leak(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         function = self.name("GameEngineFunction")
-        sizes, killed = [], None
+        sizes, killed, killed_at = [], None, 0
         for _ in range(40):
+            killed_at = int(time.time() * 1000) - 1000
             attempt = call(self.deployment.api_url, scenario.antipattern)
             if attempt.status != 200:
                 killed = attempt
@@ -243,7 +288,10 @@ class Runner:
             sizes.append(float(attempt.headers.get("X-Memory-Mb", 0)))
         fixes = [call(self.deployment.api_url, scenario.fix) for _ in range(3)]
         bounded = [float(f.headers.get("X-Memory-Mb", 0)) for f in fixes]
-        kill_logged = self._log_has(function, r"Runtime exited with error: signal: killed")
+        # the kill of that very call: a line logged after it started, naming a request that started then
+        kill_logged = bool(killed) and self._log_has(
+            function, r"RequestId: \S+ Error: Runtime exited with error: signal: killed", since_ms=killed_at
+        )
         outcome.status = [killed.status if killed else 200, fixes[-1].status]
         outcome.duration_ms = [
             round(killed.duration_ms, 1) if killed else 0.0,
@@ -257,9 +305,24 @@ class Runner:
 
     def check_connection_churn(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         call(self.deployment.api_url, scenario.fix)  # warm the pooled client
-        slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
-        opened = (_ops(slow_tx).count("db.connection"), _ops(fast_tx).count("db.connection"))
-        return opened == (1, 0) and slow.body == fast.body, f"db.connection spans {opened}"
+        with MongoClient(self.settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000) as server:
+            connections_opened(server)  # our own connections are open from here on
+            counted = connections_opened(server)
+            slow = call(self.deployment.api_url, scenario.antipattern)
+            slow_opened = connections_opened(server) - counted
+            counted = connections_opened(server)
+            fast = call(self.deployment.api_url, scenario.fix)
+            fast_opened = connections_opened(server) - counted
+        function = self.name(scenario.functions[0])
+        slow_tx = self.viewer.transaction(slow.trace_id, function)
+        fast_tx = self.viewer.transaction(fast.trace_id, function)
+        self.record(outcome, [slow, fast], [slow_tx, fast_tx])
+        spans = (_ops(slow_tx).count("db.connection"), _ops(fast_tx).count("db.connection"))
+        seen = slow_opened >= 1 and fast_opened == 0 and spans == (1, 0) and slow.body == fast.body
+        return (
+            seen,
+            f"connections opened (server count) {slow_opened} vs {fast_opened}, db.connection spans {spans}",
+        )
 
     def check_cascade(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         spin = call(self.deployment.api_url, scenario.antipattern)
@@ -276,13 +339,28 @@ class Runner:
             f"trace {spin.trace_id[:8]}… in {sorted(seen_names)}",
         )
 
-    def _log_has(self, function: str, pattern: str, timeout: float = 15) -> bool:
+    def _log_has(self, function: str, pattern: str, since_ms: int | None = None, timeout: float = 15) -> bool:
+        """A line of ``function``'s log matches (logged after ``since_ms``, if given)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(re.search(pattern, line) for line in read_logs(self.settings, function, limit=2000)):
+            lines = read_logs(self.settings, function, limit=2000, since_ms=since_ms)
+            if any(re.search(pattern, line) for line in lines):
                 return True
             time.sleep(0.5)
         return False
+
+    def judge(self, outcome: Outcome, scenario: Scenario, verdict: detectors.Verdict) -> None:
+        """What Sentry creates for what was seen; it must be what the catalog (and docs) promise."""
+        if verdict.creates != scenario.sentry.creates:
+            raise AssertionError(f"Sentry would create {verdict}, the catalog promises {scenario.sentry}")
+        outcome.sentry, outcome.issue_after_runs = str(verdict), verdict.after_runs
+
+    def sends_to_sentry(self, scenario: Scenario) -> bool:
+        """Whether the deployed function reports to a real Sentry (SENTRY_DSN set on it)."""
+        configuration = aws.client(self.settings, "lambda").get_function_configuration(
+            FunctionName=self.name(scenario.functions[0])
+        )
+        return bool(configuration.get("Environment", {}).get("Variables", {}).get("SENTRY_DSN"))
 
     def run(self, only: set[str] | None = None) -> list[Outcome]:
         outcomes = []
@@ -295,6 +373,8 @@ class Runner:
                 outcome.seen, outcome.detail = check(scenario, outcome)
             except Exception as error:  # a broken scenario is a missing signal, not a crash
                 outcome.seen, outcome.detail = False, f"{type(error).__name__}: {error}"
+            if outcome.seen and not outcome.sentry:
+                outcome.sentry, outcome.issue_after_runs = str(scenario.sentry), scenario.sentry.after_runs
             mark = "seen" if outcome.seen else "MISSING"
             elapsed = time.monotonic() - started
             self.log(f"[{number}/{len(chosen)}] {scenario.id}: {mark} ({elapsed:.1f} s) {outcome.detail}")
@@ -329,9 +409,12 @@ def table(outcomes: list[Outcome]) -> str:
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
+    signals = "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows
     )
+    width = max(len(o.scenario) for o in outcomes)
+    verdicts = "\n".join(f"  {o.scenario.ljust(width)}  {o.sentry or '-'}" for o in outcomes)
+    return f"{signals}\n\nWhat Sentry will create, by its own rules:\n{verdicts}"
 
 
 def main(argv: list[str] | None = None) -> int:
