@@ -1,11 +1,12 @@
 """The event files in events/: one API Gateway proxy event per scenario and per fix.
 
-``python -m deploy.events`` rewrites them from the table below (a test keeps the files and
-the table in step); ``make invoke FUNCTION=<logical id> EVENT=events/<file>`` runs one.
+``python -m deploy.events`` writes them from the scenario catalog (deploy/scenario_catalog.py,
+the one table); ``make invoke FUNCTION=<logical id> EVENT=events/<file>`` runs one.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import sys
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deploy.scenario_catalog import DEFAULTS, Request, every_request
 from localcloud.settings import PROJECT_ROOT
 
 EVENTS_DIR = PROJECT_ROOT / "events"
@@ -29,47 +31,22 @@ class EventSpec:
     body: dict[str, Any] | None = None
     about: str = ""
 
+    @classmethod
+    def of(cls, request: Request) -> EventSpec:
+        resolved = request.resolve(DEFAULTS)
+        return cls(
+            request.event_file,
+            request.function,
+            request.method,
+            request.route,
+            request.path_parameters(DEFAULTS),
+            request.query_values(DEFAULTS),
+            resolved.body,
+            request.about,
+        )
 
-SPIN = {"user_id": "user_1", "bet": 10}
-EVENTS = [
-    EventSpec("balance.json", "UserServiceFunction", "GET", "/api/v1/users/{user_id}/balance",
-              {"user_id": "user_1"}, {"mode": "optimized"}, about="balance, one client per environment (fix)"),
-    EventSpec("connection-churn.json", "UserServiceFunction", "GET", "/api/v1/users/{user_id}/balance",
-              {"user_id": "user_1"}, {"mode": "antipattern"}, about="balance with a new MongoClient per call"),
-    EventSpec("history-n-plus-one.json", "UserServiceFunction", "GET", "/api/v1/users/{user_id}/history",
-              {"user_id": "user_1"}, {"mode": "antipattern"}, about="N+1: 1 query for ids + 1 per game"),
-    EventSpec("history-optimized.json", "UserServiceFunction", "GET", "/api/v1/users/{user_id}/history",
-              {"user_id": "user_1"}, {"mode": "optimized"}, about="history in one query (fix)"),
-    EventSpec("spin.json", "GameEngineFunction", "POST", "/api/v1/spin", body=SPIN, about="a normal spin"),
-    EventSpec("cpu-spike.json", "GameEngineFunction", "POST", "/api/v1/spin", query={"mode": "antipattern"},
-              body={**SPIN, "cpu_intensive": True}, about="spin with the trial-division prime search"),
-    EventSpec("cpu-spike-optimized.json", "GameEngineFunction", "POST", "/api/v1/spin",
-              query={"mode": "optimized"}, body={**SPIN, "cpu_intensive": True}, about="the same with a sieve"),
-    EventSpec("timeout.json", "GameEngineFunction", "POST", "/api/v1/scenarios/timeout",
-              query={"mode": "antipattern"}, body=SPIN, about="CPU work past the Timeout: killed"),
-    EventSpec("timeout-optimized.json", "GameEngineFunction", "POST", "/api/v1/scenarios/timeout",
-              query={"mode": "optimized"}, body=SPIN, about="the same work, bounded (sieve)"),
-    EventSpec("cold-start-eager.json", "GameEngineEagerInitFunction", "GET",
-              "/api/v1/scenarios/cold-start/eager", about="heavy module-level init"),
-    EventSpec("cold-start-lazy.json", "GameEngineFunction", "GET", "/api/v1/scenarios/cold-start/lazy",
-              about="lazy init (fix)"),
-    EventSpec("memory-leak.json", "GameEngineFunction", "POST", "/api/v1/scenarios/memory-leak",
-              query={"mode": "antipattern"}, about="module-level cache that grows on every warm invoke"),
-    EventSpec("memory-bounded.json", "GameEngineFunction", "POST", "/api/v1/scenarios/memory-leak",
-              query={"mode": "optimized"}, about="bounded cache (fix)"),
-    EventSpec("daily-stats-slow.json", "AnalyticsFunction", "GET", "/api/v1/analytics/daily-stats",
-              query={"days": "30", "mode": "antipattern"}, about="index-hostile pipeline (COLLSCAN)"),
-    EventSpec("daily-stats-indexed.json", "AnalyticsFunction", "GET", "/api/v1/analytics/daily-stats",
-              query={"days": "30", "mode": "optimized"}, about="$match on the indexed timestamp first (fix)"),
-    EventSpec("daily-stats-explain.json", "AnalyticsFunction", "GET", "/api/v1/analytics/daily-stats/explain",
-              query={"days": "30"}, about="both query plans"),
-    EventSpec("player-metrics-five-queries.json", "AnalyticsFunction", "GET",
-              "/api/v1/analytics/player-metrics/{user_id}", {"user_id": "user_1"}, {"mode": "antipattern"},
-              about="5 separate queries"),
-    EventSpec("player-metrics-one-aggregation.json", "AnalyticsFunction", "GET",
-              "/api/v1/analytics/player-metrics/{user_id}", {"user_id": "user_1"}, {"mode": "optimized"},
-              about="one aggregation (fix)"),
-]  # fmt: skip
+
+EVENTS = [EventSpec.of(request) for request in every_request()]
 
 
 def api_gateway_event(spec: EventSpec) -> dict[str, Any]:
@@ -137,7 +114,13 @@ def write(directory: Path = EVENTS_DIR) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.events", description=__doc__)
+    parser.parse_args(argv)
     for path in write():
         print(path.relative_to(PROJECT_ROOT))
-    sys.exit(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

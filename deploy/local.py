@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from deploy import build, stack, template, website
+from deploy.scenario_catalog import page_table
 from deploy.seed import SeedSize, seed
 from localcloud import aws
 from localcloud.processes import ServiceError
@@ -148,6 +149,7 @@ def page_config(settings: Settings, api_url: str) -> dict[str, Any]:
         "environment": os.environ.get("SENTRY_ENVIRONMENT", "local"),
         "release": os.environ.get("SENTRY_RELEASE", ""),
         "users": [f"user_{number}" for number in range(1, 11)],
+        **page_table(),  # the scenario catalog: buttons, requests, "Look for" lines, Sentry verdicts
     }
 
 

@@ -25,7 +25,7 @@ from pymongo import MongoClient
 from deploy import detectors, spotlight
 from deploy.local import Deployment, describe_deployment
 from deploy.logs import read_logs
-from deploy.scenario_catalog import SCENARIOS, Request, Scenario
+from deploy.scenario_catalog import DEFAULTS, EXTRA_REQUESTS, SCENARIOS, Request, Resolved, Scenario
 from localcloud import aws
 from localcloud.settings import Settings
 
@@ -56,8 +56,9 @@ class Outcome:
     issue_after_runs: int | None = None
 
 
-def call(api_url: str, request: Request, timeout: float = 90) -> Call:
+def call(api_url: str, template: Request | Resolved, timeout: float = 90) -> Call:
     """One request through API Gateway in a trace of its own, as the page makes it."""
+    request = template.resolve() if isinstance(template, Request) else template
     trace_id, span_id = secrets.token_hex(16), secrets.token_hex(8)
     headers = {
         "sentry-trace": f"{trace_id}-{span_id}-1",
@@ -248,10 +249,8 @@ class Runner:
 
     def check_slow_aggregation(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         slow, fast, slow_tx, _fast_tx = self.pair(scenario, outcome)
-        days = re.search(r"days=(\d+)", scenario.antipattern.path).group(1)
-        explain = call(
-            self.deployment.api_url, Request("GET", f"/api/v1/analytics/daily-stats/explain?days={days}")
-        )
+        days = DEFAULTS["days"]
+        explain = call(self.deployment.api_url, EXTRA_REQUESTS[0])
         stages = (
             explain.body.get("antipattern", {}).get("stage"),
             explain.body.get("optimized", {}).get("stage"),

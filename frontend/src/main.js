@@ -1,6 +1,6 @@
 // The debug page: a slot machine, and one button per scenario and per fix with their traces.
 import { call, callOnce, errorText } from "./api.js";
-import { CASCADE, SCENARIOS } from "./scenarios.js";
+import { cascadeRequests, requestFor } from "./scenarios.js";
 import { inTrace, initTracing, traceLinks } from "./tracing.js";
 
 const config = window.SLOT_CONFIG;
@@ -95,7 +95,8 @@ function scenarioCard(scenario) {
     button.addEventListener("click", async () => {
       pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
       try {
-        const send = () => (scenario.spins ? callOnce(config, variant.request(context()), { retries: scenario.retries }) : call(config, variant.request(context())));
+        const request = requestFor(variant, context());
+        const send = () => (scenario.spins ? callOnce(config, request, { retries: scenario.retries }) : call(config, request));
         const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
         card.results[side] = result;
         renderResult(pane, result, traceId);
@@ -115,6 +116,7 @@ function scenarioCard(scenario) {
     element("h3", { id: `${scenario.id}-title`, text: scenario.title }),
     element("p", { text: scenario.what }),
     element("p", { class: "look", text: `Look for: ${scenario.look}` }),
+    element("p", { class: "sentry", text: `Sentry creates: ${scenario.sentry}` }),
     buttons,
     columns,
     element("p", { class: "comparison", "aria-live": "polite", text: "Run both to compare." }),
@@ -122,15 +124,16 @@ function scenarioCard(scenario) {
   return card.node;
 }
 
-function cascadeCard() {
+function cascadeCard(cascade) {
   const pane = element("div", { class: "result", id: "cascade-result", "aria-live": "polite" }, element("p", { class: "hint", text: "Not run yet." }));
-  const button = element("button", { type: "button", id: "cascade-button", class: "antipattern", "data-scenario": "cascade", text: "Cascade (spin -> balance -> metrics)" });
+  const button = element("button", { type: "button", id: "cascade-button", class: "antipattern", "data-scenario": "cascade", text: cascade.antipattern.label });
   button.addEventListener("click", async () => {
     pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
     try {
-      const [results, traceId] = await runTraced(button, CASCADE.title, async () => {
-        const done = [];
-        for (const step of CASCADE.steps(context())) done.push(await call(config, step));
+      const [results, traceId] = await runTraced(button, cascade.title, async () => {
+        const [spinRequest, ...reads] = cascadeRequests(cascade, context());
+        const done = [await callOnce(config, spinRequest, { retries: cascade.retries })];
+        for (const step of reads) done.push(await call(config, step));
         return done;
       });
       const total = { ...results[results.length - 1], durationMs: results.reduce((sum, r) => sum + r.durationMs, 0), ok: results.every((r) => r.ok) };
@@ -144,9 +147,10 @@ function cascadeCard() {
   return element(
     "article",
     { class: "scenario", id: "cascade", "aria-labelledby": "cascade-title" },
-    element("h3", { id: "cascade-title", text: CASCADE.title }),
-    element("p", { text: CASCADE.what }),
-    element("p", { class: "look", text: `Look for: ${CASCADE.look}` }),
+    element("h3", { id: "cascade-title", text: cascade.title }),
+    element("p", { text: cascade.what }),
+    element("p", { class: "look", text: `Look for: ${cascade.look}` }),
+    element("p", { class: "sentry", text: `Sentry creates: ${cascade.sentry}` }),
     element("div", { class: "buttons" }, button),
     pane,
   );
@@ -254,7 +258,7 @@ function main() {
   $("#spin").addEventListener("click", () => spin());
   users.addEventListener("change", refreshBalance);
   $("#explain-button").addEventListener("click", explain);
-  $("#scenarios").append(...SCENARIOS.map(scenarioCard), cascadeCard());
+  $("#scenarios").append(...config.scenarios.map(scenarioCard), cascadeCard(config.cascade));
   refreshBalance();
 }
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.localstack
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def test_environment(deployed_stack) -> dict[str, str]:
+def stack_environment(deployed_stack) -> dict[str, str]:
     """What makes `make scenarios` talk to the test stack instead of the developer's."""
     return {
         "LOCALSTACK_PORT": str(TEST_SETTINGS.localstack_port),
@@ -49,7 +49,7 @@ def test_every_scenario_shows_its_expected_signal(deployed_stack):
 
 
 def test_the_command_prints_json_and_exits_zero_when_all_signals_are_seen(deployed_stack):
-    env = os.environ | test_environment(deployed_stack)
+    env = os.environ | stack_environment(deployed_stack)
     result = subprocess.run(
         [sys.executable, "-m", "deploy.scenarios", "--json", "--only", "many-queries", "cascade"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
@@ -63,7 +63,7 @@ def test_the_command_prints_json_and_exits_zero_when_all_signals_are_seen(deploy
 
 def test_a_missing_signal_fails_the_command(deployed_stack, monkeypatch, capsys):
     """The trace viewer lost every trace: the command says which signal is missing, exits 1."""
-    for name, value in test_environment(deployed_stack).items():
+    for name, value in stack_environment(deployed_stack).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(scenarios.Viewer, "transactions", lambda self, trace_id, name=None, timeout=20: [])
     assert scenarios.main(["--only", "cascade"]) == 1
