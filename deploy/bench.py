@@ -15,15 +15,17 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from deploy import build
+from deploy import build, docs_blocks
 from deploy.events import EVENTS, api_gateway_event
 from deploy.load import run_load
 from deploy.local import Deployment, deploy_local, describe_deployment
@@ -42,6 +44,39 @@ EVENT_FOR = {
     "AnalyticsFunction": "player-metrics-one-aggregation.json",
 }
 SENTRY_VARIABLES = ("SENTRY_DSN", "SENTRY_SPOTLIGHT")
+SINK_DELAY_MS = 30  # a Sentry ingest this far away (a Lambda region to sentry.io is often more)
+
+
+class SlowIngest:
+    """A Sentry envelope endpoint on loopback that answers after ``delay_ms``."""
+
+    def __init__(self, delay_ms: int) -> None:
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(delay_ms / 1000)
+                sink.received += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.received = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.dsn = f"http://public@127.0.0.1:{self.server.server_address[1]}/1"
+
+    def __enter__(self) -> SlowIngest:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def median(values: list[float]) -> float:
@@ -119,6 +154,46 @@ class Bench:
                 f"warm {median(on['warm'])} vs {median(off['warm'])} ms (Sentry on vs off)"
             )
         self.results["cold_warm"] = rows
+
+    # --- what the flush costs when Sentry is far away ----------------------------------------
+    def sentry_far_away(self) -> None:
+        """Warm REPORT Duration of the balance route with Sentry off, with Spotlight (loopback),
+        and with a DSN whose ingest answers after SINK_DELAY_MS: AWS users pay that on every
+        invoke, because AwsLambdaIntegration flushes before the response."""
+        logical_id = "UserServiceFunction"
+        name = self.deployment.functions[logical_id]
+        saved = self.deployed_sentry(logical_id)
+        samples: dict[str, list[float]] = {"off": [], "spotlight": [], f"dsn {SINK_DELAY_MS} ms away": []}
+        with SlowIngest(SINK_DELAY_MS) as sink:
+            variants = {
+                "off": {"SENTRY_DSN": "", "SENTRY_SPOTLIGHT": ""},
+                "spotlight": saved,
+                f"dsn {SINK_DELAY_MS} ms away": {"SENTRY_DSN": sink.dsn, "SENTRY_SPOTLIGHT": ""},
+            }
+            for _ in range(self.rounds):
+                for label, variables in variants.items():
+                    self.set_variables(name, variables)
+                    self.invoke(logical_id)  # the cold start
+                    samples[label] += [
+                        self.invoke(logical_id)[1].get("Duration", float("nan")) for _ in range(10)
+                    ]
+            sink_received = sink.received
+        self.set_variables(name, saved)
+        self.results["sentry_far_away"] = {
+            "samples": samples,
+            "delay_ms": SINK_DELAY_MS,
+            "received": sink_received,
+        }
+        self.log(f"bench: flush to a far Sentry: { {k: median(v) for k, v in samples.items()} } ms")
+
+    def set_variables(self, name: str, changes: dict[str, str]) -> None:
+        config = self.lambda_client.get_function_configuration(FunctionName=name)
+        variables = dict(config.get("Environment", {}).get("Variables", {})) | changes
+        variables["BENCH_NONCE"] = str(time.time_ns())
+        self.lambda_client.update_function_configuration(
+            FunctionName=name, Environment={"Variables": variables}
+        )
+        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
 
     # --- executor overhead: LocalStack versus calling the handler in-process ------------
     def executor_overhead(self) -> None:
@@ -285,6 +360,7 @@ class Bench:
             "imports": self.import_times,
             "cold_warm": self.cold_and_warm,
             "executor": self.executor_overhead,
+            "sentry_far_away": self.sentry_far_away,
             "scenarios": self.scenarios,
             "deploy": self.deploy_times,
             "memory": self.memory,
@@ -357,11 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     raw = Path(args.raw)
     results = bench.run(set(args.only) if args.only else None)
+    results["when"] = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     if args.only and raw.exists():  # a partial run refreshes its sections of the last full one
         results = json.loads(raw.read_text()) | results
     raw.write_text(json.dumps(results, indent=1))
     write_report(results, args.rounds)
     print(f"bench: wrote {REPORT.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+    for path in docs_blocks.refresh(results):
+        print(f"bench: wrote {path.relative_to(PROJECT_ROOT)}", file=sys.stderr)
     return 0
 
 

@@ -171,6 +171,9 @@ def render(results: dict[str, Any], *, rounds: int, machine: dict, versions: dic
             ("a re-deploy with no change takes at most 15 s", f"{unchanged:.1f} s", unchanged <= 15)
         )
 
+    if "sentry_far_away" in results:
+        lines += _sentry_far_away(results["sentry_far_away"])
+
     if "memory" in results:
         section, crowd_targets = _memory_and_crowd(results)
         lines += section
@@ -262,3 +265,23 @@ def _memory_and_crowd(results: dict[str, Any]) -> tuple[list[str], list[tuple[st
         ),
     ]
     return lines, targets
+
+
+def _sentry_far_away(far: dict[str, Any]) -> list[str]:
+    lines = [
+        "## What the flush costs when Sentry is far away",
+        "",
+        "AwsLambdaIntegration flushes the SDK's queue before the function answers (a frozen Lambda",
+        "would lose it otherwise), so every invoke waits for its envelope to be taken. Warm REPORT",
+        "Duration of the balance route (user service): Sentry off, sending to Spotlight on loopback,",
+        f"and sending to an ingest that answers {far['delay_ms']} ms later (a local sink; it received",
+        f"{far['received']} envelopes):",
+        "",
+        "| | median | spread |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {label} | {_median(values):.1f} ms | {_spread(values)} ms |"
+        for label, values in far["samples"].items()
+    ]
+    return [*lines, "", "The options are in docs/performance-notes.md (Sentry's cost on a warm invoke).", ""]

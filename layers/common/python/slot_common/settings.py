@@ -20,6 +20,11 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
+def _optional_int(name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else None
+
+
 def _bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in ("1", "true", "yes", "on")
 
@@ -35,6 +40,7 @@ class Settings:
     sentry_release: str | None
     traces_sample_rate: float
     profiles_sample_rate: float
+    sentry_compression_level: int | None
     max_bet: int
     cpu_spike_limit: int
     cpu_spike_max_limit: int
@@ -60,6 +66,7 @@ def settings() -> Settings:
         sentry_release=os.environ.get("SENTRY_RELEASE") or None,
         traces_sample_rate=_float("SENTRY_TRACES_SAMPLE_RATE", 1.0),
         profiles_sample_rate=_float("SENTRY_PROFILES_SAMPLE_RATE", 1.0),
+        sentry_compression_level=_optional_int("SENTRY_TRANSPORT_COMPRESSION_LEVEL"),
         max_bet=_int("MAX_BET", 500),
         cpu_spike_limit=_int("CPU_SPIKE_LIMIT", 1_200_000),
         cpu_spike_max_limit=_int("CPU_SPIKE_MAX_LIMIT", 5_000_000),
