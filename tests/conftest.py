@@ -8,10 +8,13 @@ then they check that no process of theirs (services or Lambda environments) is l
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
 
+from lambda_process_executor import procfs
+from localcloud import census
 from localcloud.processes import ManagedProcess, process_start_time, read_pid_file
 from localcloud.services import localstack, mongo, spotlight
 from localcloud.settings import PROJECT_ROOT, Settings
@@ -42,6 +45,23 @@ def _run_service(service: ManagedProcess) -> Iterator[Settings]:
         alive = [f"{service.name} pid {pid}"] if process_start_time(pid) else []
         alive += [f"lambda environment {env} pid {p}" for env, p in leftovers if p and process_start_time(p)]
         assert not alive, f"processes left after stopping {service.name}: {alive}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """After every other session fixture has stopped what it started: the real process tree
+    holds no descendant of this test session and no process running in, or naming, the tests'
+    state folder."""
+    yield
+    deadline = time.monotonic() + 10  # stopped processes may still be exiting
+    while True:
+        children = procfs.descendants(os.getpid())
+        in_state = census.processes_in(TEST_SETTINGS.local_dir)
+        if not (children or in_state) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    described = [f"{pid}: {' '.join(procfs.command_line(pid))[:120]}" for pid in {*children, *in_state}]
+    assert not described, "processes left by the tests:\n" + "\n".join(described)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ when it descends from the LocalStack process, an orphan otherwise.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,18 @@ def _rss_mb(pids: list[int]) -> float:
 
 def runs_in(pid: int, folder: Path) -> bool:
     return procfs.working_directory(pid).startswith(f"{folder.resolve()}/")
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Every live process (ours excepted) that runs in ``folder`` or names it on its command line."""
+    root = str(folder.resolve())
+    return [
+        pid
+        for pid in procfs.all_pids()
+        if pid != os.getpid()
+        and procfs.process_start_time(pid) is not None
+        and (runs_in(pid, folder) or any(root in argument for argument in procfs.command_line(pid)))
+    ]
 
 
 def lambda_runtimes(state_dir: Path) -> list[int]:

@@ -137,12 +137,27 @@ def test_cpu_spike_modes_return_the_same_numbers_with_their_spans_tags_and_data(
     assert slow["contexts"]["trace"]["data"]["cpu.calculations_performed"] == 6057
 
 
-def test_cold_start_routes_return_the_same_body(client):
-    eager = client.http.get("/api/v1/scenarios/cold-start/eager")
-    lazy = client.http.get("/api/v1/scenarios/cold-start/lazy")
-    assert eager.status_code == lazy.status_code == 200
-    assert eager.json_body == lazy.json_body
-    assert eager.headers["X-Mode"] == "antipattern" and lazy.headers["X-Mode"] == "optimized"
+def test_eager_init_does_its_work_at_import_and_lazy_init_does_not(db_env, user_service, env, monkeypatch):
+    """The twins answer alike; what differs is the work at import (the Init Duration)."""
+    from engine import balance_client, warmup
+    from tests.functions.conftest import InProcessLambda, load_app
+
+    monkeypatch.setattr(balance_client, "lambda_client", lambda: InProcessLambda(user_service.app))
+    bodies = {}
+    for eager in ("false", "true"):
+        for loaded in (warmup.prime_table, warmup.rtp_table, warmup.indexes_ready):
+            loaded.cache_clear()
+        env(EAGER_INIT=eager)
+        module = load_app("game_engine")
+        prepared = [loaded.cache_info().currsize for loaded in (warmup.prime_table, warmup.rtp_table)]
+        assert prepared == ([1, 1] if eager == "true" else [0, 0]), f"EAGER_INIT={eager}: {prepared}"
+        with Client(module.app) as client:
+            route = "eager" if eager == "true" else "lazy"
+            response = client.http.get(f"/api/v1/scenarios/cold-start/{route}")
+        assert response.status_code == 200
+        assert response.headers["X-Mode"] == ("antipattern" if eager == "true" else "optimized")
+        bodies[eager] = response.json_body
+    assert bodies["true"] == bodies["false"], "the same answer, with and without the heavy init"
 
 
 def test_memory_leak_grows_and_the_bounded_cache_does_not(client, game_engine, env):

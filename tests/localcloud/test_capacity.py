@@ -68,14 +68,14 @@ def _run_localstack(settings: Settings) -> Iterator[Settings]:
 @pytest.fixture(scope="module")
 def cloud() -> Iterator[Settings]:
     yield from _run_localstack(
-        _settings("test-capacity", int(os.environ.get("TEST_CAPACITY_PORT", "4597")), MODE_QUEUE)
+        _settings("test-capacity", int(os.environ.get("TEST_CAPACITY_PORT", "4594")), MODE_QUEUE)
     )
 
 
 @pytest.fixture(scope="module")
 def throttled_cloud() -> Iterator[Settings]:
     yield from _run_localstack(
-        _settings("test-throttle", int(os.environ.get("TEST_THROTTLE_PORT", "4596")), MODE_THROTTLE)
+        _settings("test-throttle", int(os.environ.get("TEST_THROTTLE_PORT", "4593")), MODE_THROTTLE)
     )
 
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from localcloud import census
 from localcloud.processes import process_start_time, read_pid_file, write_pid_file
-from localcloud.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.localstack
 
@@ -19,7 +19,6 @@ pytestmark = pytest.mark.localstack
 def cli_env(tmp_path):
     """Environment for `python -m localcloud` on its own ports and state folder."""
     env = os.environ | {
-        "PYTHONPATH": str(PROJECT_ROOT / "localstack"),
         "LOCAL_DIR": str(tmp_path / "local"),
         "LOCALSTACK_PORT": "4597",
         "MONGO_PORT": "27097",
@@ -63,18 +62,28 @@ def test_up_is_idempotent_status_tells_and_down_leaves_no_process(cli_env, tmp_p
     down = localcloud(cli_env, "down")
     assert down.returncode == 0 and down.stdout.count(": stopped") == 3
     assert all(process_start_time(pid) is None for pid in pids.values())
+    assert census.processes_in(tmp_path / "local") == [], "a process still runs in the state folder"
     assert "stopped" in localcloud(cli_env, "status").stdout
 
 
 def test_a_stale_pid_file_is_not_trusted(cli_env, tmp_path):
     run_dir = tmp_path / "local" / "run"
     run_dir.mkdir(parents=True)
-    # our own PID with a wrong start time stands for a PID recycled by another process
-    (run_dir / "spotlight.pid").write_text(f"{os.getpid()} 1\n")
-    result = localcloud(cli_env, "up", "spotlight")
-    assert result.returncode == 0 and "spotlight: started" in result.stdout
-    assert read_pid_file(run_dir / "spotlight.pid") != os.getpid()
-    assert process_start_time(os.getpid()) is not None, "down must never signal a PID it did not start"
+    # a live process with a wrong start time in the PID file stands for a recycled PID
+    # (a group leader, as our services are, so that a wrong stop could reach it)
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        (run_dir / "spotlight.pid").write_text(f"{stranger.pid} 1\n")
+        assert localcloud(cli_env, "down").returncode == 0
+        assert stranger.poll() is None, "down signalled a PID it did not start"
+        result = localcloud(cli_env, "up", "spotlight")
+        assert result.returncode == 0 and "spotlight: started" in result.stdout
+        assert read_pid_file(run_dir / "spotlight.pid") not in (None, stranger.pid)
+        assert localcloud(cli_env, "down").returncode == 0
+        assert stranger.poll() is None
+    finally:
+        stranger.kill()
+        stranger.wait()
 
 
 def test_a_port_taken_by_something_else_is_reported_not_killed(cli_env):

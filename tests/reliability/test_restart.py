@@ -4,7 +4,6 @@ process behind once the services are stopped. A stack of its own on its own port
 from __future__ import annotations
 
 import dataclasses
-import json
 import urllib.error
 import urllib.request
 
@@ -12,6 +11,7 @@ import pytest
 
 from deploy.local import StepFailedError, deploy_local
 from deploy.seed import SeedSize
+from localcloud import census
 from localcloud.processes import process_start_time, read_pid_file
 from localcloud.services import all_services
 from localcloud.settings import Settings
@@ -68,6 +68,8 @@ def test_restart_redeploy_and_a_failed_deploy_leave_nothing_behind(tmp_path):
     finally:
         for service in reversed(list(services.values())):
             service.stop()
+    assert len(seen_pids) >= 4, f"three services and at least one Lambda runtime were seen: {seen_pids}"
     alive = [pid for pid in seen_pids if process_start_time(pid) is not None]
     assert alive == [], f"processes left: {alive}"
-    assert json.dumps(sorted(seen_pids))  # services and Lambda environments were tracked
+    left = census.processes_in(tmp_path)
+    assert left == [], f"processes still running in or naming {tmp_path}: {left}"
