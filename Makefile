@@ -17,6 +17,13 @@ FRONTEND     := frontend
 
 PYTHON313 = $(shell scripts/find-python313)
 
+# settings and secrets from .env, if there is one (.env.example lists them); the environment wins
+ifneq (,$(wildcard .env))
+  $(shell mkdir -p $(LOCAL) && sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=(.*)$$/\1 ?= \2/p' .env > $(LOCAL)/dotenv.mk)
+  include $(LOCAL)/dotenv.mk
+  export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
+endif
+
 .PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate scenarios bench load
 
 help: ## list the targets
@@ -24,6 +31,7 @@ help: ## list the targets
 
 # --- environments (created on first use, rebuilt when their pinned inputs change) ---------
 $(VENV)/.installed: requirements/dev.txt
+	@scripts/check-prerequisites
 	@py=$$(scripts/find-python313) || exit 1; \
 	  echo "==> dev environment $(VENV) (Python 3.13)"; \
 	  [ -x $(PY) ] || $$py -m venv $(VENV)
@@ -118,5 +126,5 @@ format: $(VENV)/.installed ## apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-clean: down ## stop the services and delete every environment and local state
-	rm -rf $(LOCAL) $(VENV) $(SPOTLIGHT)/node_modules
+clean: down ## stop the services and delete every environment, build and local state
+	rm -rf $(LOCAL) $(VENV) $(SPOTLIGHT)/node_modules $(FRONTEND)/node_modules $(FRONTEND)/dist artifacts

@@ -7,7 +7,7 @@ import sys
 import time
 
 from localcloud.processes import ServiceError
-from localcloud.services import all_services, mongo_answers
+from localcloud.services import EXTERNAL, all_services, http_answers, mongo_answers
 from localcloud.settings import Settings
 
 ADDRESSES = {
@@ -21,7 +21,8 @@ def up(settings: Settings, names: list[str]) -> int:
     services = all_services(settings)
     for name in names or services:
         if name not in services:
-            print(f"{name}: skipped ({'MONGODB_URI is set' if name == 'mongo' else 'unknown service'})")
+            reason = f"{EXTERNAL[name]} is set" if name in EXTERNAL else "unknown service"
+            print(f"{name}: skipped ({reason})")
             continue
         started = time.monotonic()
         print(f"{name}: starting ...", flush=True)
@@ -34,6 +35,17 @@ def up(settings: Settings, names: list[str]) -> int:
     if settings.mongodb_uri and not mongo_answers(settings.mongodb_uri):
         print(f"mongo: MONGODB_URI={settings.mongodb_uri} does not answer", file=sys.stderr)
         return 1
+    external = {
+        "LOCALSTACK_ENDPOINT": (
+            settings.localstack_endpoint,
+            f"{settings.localstack_url}/_localstack/health",
+        ),
+        "SPOTLIGHT_URL": (settings.spotlight_endpoint, f"{settings.spotlight_url}/health"),
+    }
+    for variable, (named, probe) in external.items():
+        if named and not http_answers(probe):
+            print(f"{variable}={named} does not answer", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -54,7 +66,7 @@ def status(settings: Settings) -> int:
         if pid is not None:
             state = f"running (pid {pid})"
         elif service.ready():
-            state = "answering (external)"
+            state = "NOT OURS on its port"
         else:
             state = "stopped"
         print(f"{name:<11} {state:<22} {ADDRESSES[name](settings):<34} {service.log_path}")

@@ -60,6 +60,7 @@ class ManagedProcess:
     start_timeout: float = 60.0
     stop_timeout: float = 10.0
     after_stop: Callable[[], None] = field(default=lambda: None)
+    explicit_hint: str = "see README, 'Local services'"  # how to use a server that is not ours
 
     @property
     def pid_path(self) -> Path:
@@ -78,7 +79,10 @@ class ManagedProcess:
             self._wait_ready(None)
             return "already running"
         if self.ready():
-            return "already answering (not started by make; used as it is)"
+            raise ServiceError(
+                f"{self.name}: its port already answers, but not for a process `make up` started; "
+                f"stop that process, choose another port, or name it explicitly ({self.explicit_hint})"
+            )
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             process = subprocess.Popen(

@@ -95,6 +95,7 @@ def localstack(settings: Settings, extra_env: dict[str, str] | None = None) -> M
         ready=lambda: http_answers(f"{settings.localstack_url}/_localstack/health", b'"lambda"'),
         start_timeout=90,
         stop_timeout=15,
+        explicit_hint="LOCALSTACK_ENDPOINT=http://127.0.0.1:<port> uses it as it is",
         after_stop=lambda: stop_lambda_environments(settings),
     )
 
@@ -130,6 +131,7 @@ def mongo(settings: Settings) -> ManagedProcess:
         run_dir=settings.local_dir / "run",
         ready=lambda: mongo_answers(settings.effective_mongodb_uri),
         start_timeout=30,
+        explicit_hint="MONGODB_URI=mongodb://127.0.0.1:<port>/ uses it as it is (the demo data goes into it)",
     )
 
 
@@ -149,12 +151,23 @@ def spotlight(settings: Settings) -> ManagedProcess:
         run_dir=settings.local_dir / "run",
         ready=lambda: http_answers(f"{settings.spotlight_url}/health", b"OK"),
         start_timeout=30,
+        explicit_hint="SPOTLIGHT_URL=http://127.0.0.1:<port> uses it as it is",
     )
 
 
+EXTERNAL = {  # the variable that names a server of each kind that make does not run
+    "mongo": "MONGODB_URI",
+    "localstack": "LOCALSTACK_ENDPOINT",
+    "spotlight": "SPOTLIGHT_URL",
+}
+
+
 def all_services(settings: Settings) -> dict[str, ManagedProcess]:
-    """Services in start order; MongoDB is left out when MONGODB_URI names another server."""
-    services = {"localstack": localstack(settings), "spotlight": spotlight(settings)}
-    if settings.mongodb_uri is None:
-        services = {"mongo": mongo(settings)} | services
-    return services
+    """The services make runs, in start order; one named explicitly (EXTERNAL) is left out."""
+    named = {
+        "mongo": settings.mongodb_uri,
+        "localstack": settings.localstack_endpoint,
+        "spotlight": settings.spotlight_endpoint,
+    }
+    makers = {"mongo": mongo, "localstack": localstack, "spotlight": spotlight}
+    return {name: make(settings) for name, make in makers.items() if not named[name]}

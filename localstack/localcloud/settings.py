@@ -28,6 +28,8 @@ class Settings:
     spotlight_port: int
     mongodb_uri: str | None
     lambda_keepalive_ms: int
+    localstack_endpoint: str | None = None  # a LocalStack that is not ours, named explicitly
+    spotlight_endpoint: str | None = None  # a Spotlight that is not ours, named explicitly
     region: str = "us-east-1"
     capacity: CapacitySettings = field(default_factory=CapacitySettings.from_env)
     tools_dir: Path = PROJECT_ROOT / ".local"  # the LocalStack and Lambda runtime environments
@@ -41,6 +43,8 @@ class Settings:
             spotlight_port=_port("SPOTLIGHT_PORT", 8969),
             mongodb_uri=os.environ.get("MONGODB_URI") or None,
             lambda_keepalive_ms=int(os.environ.get("LAMBDA_KEEPALIVE_MS", "600000")),
+            localstack_endpoint=os.environ.get("LOCALSTACK_ENDPOINT") or None,
+            spotlight_endpoint=os.environ.get("SPOTLIGHT_URL") or None,
             region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
 
@@ -59,11 +63,11 @@ class Settings:
 
     @property
     def localstack_url(self) -> str:
-        return f"http://127.0.0.1:{self.localstack_port}"
+        return (self.localstack_endpoint or f"http://127.0.0.1:{self.localstack_port}").rstrip("/")
 
     @property
     def spotlight_url(self) -> str:
-        return f"http://127.0.0.1:{self.spotlight_port}"
+        return (self.spotlight_endpoint or f"http://127.0.0.1:{self.spotlight_port}").rstrip("/")
 
     @property
     def effective_mongodb_uri(self) -> str:
