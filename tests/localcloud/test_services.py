@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -105,3 +107,32 @@ def test_write_and_read_pid_file_round_trip(tmp_path):
         child.kill()
         child.wait()
     assert read_pid_file(tmp_path / "child.pid") is None
+
+
+class _ForeignSpotlight(http.server.BaseHTTPRequestHandler):
+    """Answers like a Spotlight, but make did not start it."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"OK")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_make_did_not_start_is_refused_unless_named(cli_env):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 8997), _ForeignSpotlight)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        refused = localcloud(cli_env, "up", "spotlight")
+        assert refused.returncode == 1
+        assert "not for a process `make up` started" in refused.stderr and "SPOTLIGHT_URL" in refused.stderr
+        named = localcloud(cli_env | {"SPOTLIGHT_URL": "http://127.0.0.1:8997"}, "up", "spotlight")
+        assert named.returncode == 0 and "spotlight: skipped (SPOTLIGHT_URL is set)" in named.stdout
+        stopped = localcloud(cli_env | {"SPOTLIGHT_URL": "http://127.0.0.1:8997"}, "down")
+        assert stopped.returncode == 0
+    finally:
+        server.shutdown()
+        server.server_close()
