@@ -8,6 +8,7 @@ manylinux wheels for CPython 3.13 and rebuilt only when its requirements change.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import os
@@ -189,6 +190,13 @@ def build_all(log=print) -> tuple[dict[str, Artifact], list[Artifact]]:
     return functions, layers
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.build", description=__doc__)
+    parser.parse_args(argv)
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     build_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,6 +7,7 @@ updated, not duplicated.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -96,7 +97,14 @@ def apply(api: SentryApi, org: str, project: str) -> list[ApiRequest]:
     return done
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Applies sentry/ (dashboard, alert rules) to the organisation the environment names."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.sentry_setup",
+        description="Apply sentry/ (a dashboard and alert rules) to your Sentry organisation. "
+        f"Reads {', '.join(REQUIRED)} (and SENTRY_URL, default https://sentry.io) from the environment.",
+    )
+    parser.parse_args(argv)
     missing = [name for name in REQUIRED if not os.environ.get(name)]
     if missing:
         print(
