@@ -371,9 +371,21 @@ class Bench:
         return self.results
 
 
+def _pinned(requirements: str, package: str) -> str:
+    lines = (PROJECT_ROOT / requirements).read_text().splitlines()
+    return next((line.split("==")[1].strip() for line in lines if line.startswith(f"{package}==")), "?")
+
+
 def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in ("sentry-sdk", "pymongo", "chalice", "boto3", "secantusdb", "localstack-client"):
+    """What the functions run with (the layers' and the runtime's pins), and the tools' own."""
+    found = {
+        "python": platform.python_version(),
+        "sentry-sdk": _pinned("layers/dependencies/requirements.txt", "sentry-sdk"),
+        "pymongo": _pinned("layers/dependencies/requirements.txt", "pymongo"),
+        "chalice": _pinned("layers/dependencies/requirements.txt", "chalice"),
+        "boto3 (the functions')": _pinned("requirements/lambda-runtime.txt", "boto3"),
+    }
+    for package in ("secantusdb", "localstack-client"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
     lines = (PROJECT_ROOT / "localstack" / "requirements.txt").read_text().splitlines()
