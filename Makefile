@@ -87,11 +87,11 @@ destroy-local: $(VENV)/.installed ## delete the stack (and the page and artifact
 
 invoke: envs ## run one function like `sam local invoke`: make invoke FUNCTION=<logical id> EVENT=events/<file>
 	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FUNCTION=UserServiceFunction EVENT=events/history-n-plus-one.json"; exit 2; }
-	$(PY) -m deploy.invoke $(FUNCTION) $(EVENT)
+	$(PY) -m dev.invoke $(FUNCTION) $(EVENT)
 
 logs: $(VENV)/.installed ## a function's CloudWatch logs: make logs FUNCTION=<logical id or name>
 	@[ -n "$(FUNCTION)" ] || { echo "usage: make logs FUNCTION=GameEngineFunction"; exit 2; }
-	$(PY) -m deploy.logs $(FUNCTION)
+	$(PY) -m dev.logs $(FUNCTION)
 
 page: $(FRONTEND)/node_modules/.installed ## build the debug page into frontend/dist (offline, from npm packages)
 	cd $(FRONTEND) && node build.mjs
@@ -103,13 +103,13 @@ seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
 	$(PY) -m deploy.seed --uri "$${MONGODB_URI:-mongodb://127.0.0.1:$${MONGO_PORT:-27017}/}"
 
 scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stack; check each Sentry signal (--json: ARGS=--json)
-	$(PY) -m deploy.scenarios $(ARGS)
+	$(PY) -m demo.scenarios $(ARGS)
 
 load: $(VENV)/.installed ## 50+ concurrent spins through API Gateway, then check that nothing was lost (ARGS=--spins N --concurrency N)
-	$(PY) -m deploy.load $(ARGS)
+	$(PY) -m perf.load $(ARGS)
 
 bench: $(VENV)/.installed ## measure cold/warm, Sentry's cost, executor overhead, scenarios, deploy, memory -> docs/benchmarks.md
-	$(PY) -m deploy.bench $(ARGS)
+	$(PY) -m perf.bench $(ARGS)
 
 validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml

@@ -1,1 +1,2 @@
-"""Deploying the product to the local cloud: seed data, stack, page. ``python -m deploy.<module>``."""
+"""Deploying the product: build, the CloudFormation stack on the local cloud, seed data, the
+page, and Sentry's dashboards and alerts. ``python -m deploy.<module>``."""

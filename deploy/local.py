@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from demo.scenario_catalog import page_table
 from deploy import build, stack, template, website
-from deploy.scenario_catalog import page_table
 from deploy.seed import SeedSize, seed
 from localcloud import aws
 from localcloud.processes import ServiceError

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import docs_blocks
+from demo import docs_blocks
 
 PROJECT = Path(__file__).resolve().parents[1]
 DOCS = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
@@ -109,7 +109,7 @@ def test_generated_blocks_are_current():
             assert docs_blocks.read_block(path.read_text(), name) is not None, f"{path.name} lacks {name}"
     for path in docs_blocks.BLOCKS["sentry-verdicts"]:
         assert docs_blocks.read_block(path.read_text(), "sentry-verdicts") == docs_blocks.verdict_table(), (
-            f"{path.name}: run python -m deploy.docs_blocks"
+            f"{path.name}: run python -m demo.docs_blocks"
         )
 
 

@@ -1,5 +1,5 @@
 // Requests from the scenario table the page receives in its config (window.SLOT_CONFIG,
-// written by deploy-local from deploy/scenario_catalog.py, the one table). Routes and values
+// written by deploy-local from demo/scenario_catalog.py, the one table). Routes and values
 // are templates: {user_id} in a route, and "{user}", "{bet}", "{days}" as values.
 
 const PLACEHOLDER = /^\{(user|bet|days)\}$/;

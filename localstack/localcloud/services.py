@@ -5,34 +5,28 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import urllib.request
 from pathlib import Path
 
+from localcloud import http
 from localcloud.processes import ManagedProcess, read_pid_file, stop_pid
 from localcloud.settings import PROJECT_ROOT, Settings
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 SPOTLIGHT_DIR = PROJECT_ROOT / "localstack" / "spotlight"
 
 
 def http_answers(url: str, expect: bytes | None = None) -> bool:
-    try:
-        with _NO_PROXY.open(url, timeout=1) as response:
-            return response.status == 200 and (expect is None or expect in response.read())
-    except OSError:
-        return False
+    return http.answers(url, expect)
 
 
 def cors_allows(url: str, origin: str) -> bool:
     """Whether a browser page at ``origin`` may POST to ``url`` (a CORS preflight)."""
-    request = urllib.request.Request(
-        url, method="OPTIONS", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}
-    )
     try:
-        with _NO_PROXY.open(request, timeout=2) as response:
-            return response.headers.get("Access-Control-Allow-Origin") in (origin, "*")
+        reply = http.request(
+            url, "OPTIONS", headers={"Origin": origin, "Access-Control-Request-Method": "POST"}, timeout=2
+        )
     except OSError:
         return False
+    return reply.status < 400 and reply.headers.get("Access-Control-Allow-Origin") in (origin, "*")
 
 
 def mongo_answers(uri: str) -> bool:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import spotlight
-from deploy.scenario_catalog import BUTTONS
+from demo import spotlight
+from demo.scenario_catalog import BUTTONS
 
 pytestmark = pytest.mark.localstack
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"

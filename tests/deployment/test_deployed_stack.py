@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import events
-from deploy.logs import read_logs
+from dev import events
+from dev.logs import read_logs
 from tests.conftest import TEST_SETTINGS
 
 pytestmark = pytest.mark.localstack
@@ -168,7 +168,7 @@ def test_make_invoke_runs_a_function_from_an_event_file(deployed_stack):
         "PYTHONPATH": f"{PROJECT}:{PROJECT / 'localstack'}:{PROJECT / 'layers/common/python'}",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "deploy.invoke", "UserServiceFunction", "events/history-optimized.json"],
+        [sys.executable, "-m", "dev.invoke", "UserServiceFunction", "events/history-optimized.json"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

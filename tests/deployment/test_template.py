@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import events, template
+from deploy import template
+from dev import events
 from tests.functions.conftest import load_app
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -69,14 +70,14 @@ def test_timeouts_and_memory_fit_the_scenarios(functions):
 def test_event_files_match_their_table_and_their_routes(functions):
     for spec in events.EVENTS:
         path = events.EVENTS_DIR / spec.file
-        assert path.read_text() == events.render(spec), f"{spec.file} is stale: run python -m deploy.events"
+        assert path.read_text() == events.render(spec), f"{spec.file} is stale: run python -m dev.events"
         assert (spec.method, spec.resource) in functions[spec.function].routes, spec.file
     assert (events.EVENTS_DIR / "README.md").read_text() == events.readme()
 
 
 def test_the_page_table_is_the_catalog_and_every_request_has_a_route(functions):
     """The page draws its buttons from page_table() (shipped in config.js): one source."""
-    from deploy.scenario_catalog import SCENARIOS, page_table
+    from demo.scenario_catalog import SCENARIOS, page_table
 
     table = page_table()
     assert [s["id"] for s in table["scenarios"]] + [table["cascade"]["id"]] == [s.id for s in SCENARIOS]

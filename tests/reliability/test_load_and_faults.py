@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy.load import run_load
 from lambda_process_executor import procfs
 from localcloud import census
 from localcloud.services import mongo
+from perf.load import run_load
 from tests.conftest import TEST_SETTINGS
 
 pytestmark = pytest.mark.localstack

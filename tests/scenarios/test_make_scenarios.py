@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy import scenarios
-from deploy.scenarios import Runner, table
+from demo import scenarios
+from demo.scenarios import Runner, table
 from tests.conftest import TEST_SETTINGS
 
 pytestmark = pytest.mark.localstack
@@ -51,7 +51,7 @@ def test_every_scenario_shows_its_expected_signal(deployed_stack):
 def test_the_command_prints_json_and_exits_zero_when_all_signals_are_seen(deployed_stack):
     env = os.environ | stack_environment(deployed_stack)
     result = subprocess.run(
-        [sys.executable, "-m", "deploy.scenarios", "--json", "--only", "many-queries", "cascade"],
+        [sys.executable, "-m", "demo.scenarios", "--json", "--only", "many-queries", "cascade"],
         cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

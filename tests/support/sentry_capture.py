@@ -8,7 +8,7 @@ import sentry_sdk
 from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
-from deploy.detectors import db_spans, n_plus_one
+from demo.sentry_rules import db_spans, n_plus_one
 
 __all__ = ["CapturingTransport", "db_spans", "meets_n_plus_one_conditions", "reset_sentry"]
 

@@ -14,22 +14,18 @@ import re
 import secrets
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pymongo import MongoClient
 
-from deploy import detectors, spotlight
+from demo import sentry_rules, spotlight
+from demo.scenario_catalog import DEFAULTS, EXTRA_REQUESTS, SCENARIOS, Request, Resolved, Scenario
 from deploy.local import Deployment, describe_deployment
-from deploy.logs import read_logs
-from deploy.scenario_catalog import DEFAULTS, EXTRA_REQUESTS, SCENARIOS, Request, Resolved, Scenario
-from localcloud import aws
+from dev.logs import read_logs
+from localcloud import aws, http
 from localcloud.settings import Settings
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -52,7 +48,7 @@ class Outcome:
     duration_ms: list[float] = field(default_factory=list)
     db_spans: list[int | None] = field(default_factory=list)
     speedup: float | None = None
-    sentry: str = ""  # what Sentry will create, by its own rules (deploy/detectors.py)
+    sentry: str = ""  # what Sentry will create, by its own rules (deploy/sentry_rules.py)
     issue_after_runs: int | None = None
 
 
@@ -69,19 +65,11 @@ def call(api_url: str, template: Request | Resolved, timeout: float = 90) -> Cal
         data = json.dumps(request.body).encode()
         headers["Content-Type"] = "application/json"
     started = time.monotonic()
-    try:
-        http = urllib.request.Request(
-            f"{api_url}{request.path}", data=data, method=request.method, headers=headers
-        )
-        with _OPENER.open(http, timeout=timeout) as response:
-            status, response_headers, raw = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        status, response_headers, raw = error.code, dict(error.headers), error.read()
+    reply = http.request(f"{api_url}{request.path}", request.method, data, headers, timeout)
     duration = (time.monotonic() - started) * 1000
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        body = raw.decode(errors="replace")
+    body = reply.json()
+    body = body.get("raw", body) if isinstance(body, dict) and set(body) == {"raw"} else body
+    status, response_headers = reply.status, reply.headers
     return Call(status, duration, trace_id, response_headers, body)
 
 
@@ -139,7 +127,7 @@ def _queries_on(transaction: dict[str, Any] | None, collection: str) -> int | No
         return None
     return sum(
         1
-        for span in detectors.db_spans(transaction)
+        for span in sentry_rules.db_spans(transaction)
         if (span.get("data") or {}).get("db.mongodb.collection") == collection
     )
 
@@ -177,19 +165,19 @@ class Runner:
     def record(outcome: Outcome, calls: list[Call], transactions: list[dict | None]) -> None:
         outcome.status = [c.status for c in calls]
         outcome.duration_ms = [round(c.duration_ms, 1) for c in calls]
-        outcome.db_spans = [len(detectors.db_spans(t)) if t else None for t in transactions]
+        outcome.db_spans = [len(sentry_rules.db_spans(t)) if t else None for t in transactions]
         if len(calls) == 2 and calls[1].duration_ms > 0:
             outcome.speedup = round(calls[0].duration_ms / calls[1].duration_ms, 1)
 
     # --- one check per scenario: (seen, detail) ------------------------------------------
     def check_n_plus_one(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
-        found = detectors.n_plus_one(slow_tx) if slow_tx else None
-        clean = fast_tx is not None and detectors.n_plus_one(fast_tx) is None
-        self.judge(outcome, scenario, detectors.n_plus_one_verdict(found))
+        found = sentry_rules.n_plus_one(slow_tx) if slow_tx else None
+        clean = fast_tx is not None and sentry_rules.n_plus_one(fast_tx) is None
+        self.judge(outcome, scenario, sentry_rules.n_plus_one_verdict(found))
         detail = f"N+1: {found.repeats} repeats, {found.total_ms} ms" if found else "no N+1 pattern"
         if found and self.sends_to_sentry(scenario):
-            runs = detectors.N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE
+            runs = sentry_rules.N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE
             for _ in range(runs - 1):
                 call(self.deployment.api_url, scenario.antipattern)
             detail += f"; sent {runs} runs to Sentry (SENTRY_DSN): its N+1 DB Query issue is due now"
@@ -217,7 +205,7 @@ class Runner:
             self.name("GameEngineFunction"), rf"{request_id} Task timed out after \d+\.\d\d seconds"
         )
         if warnings:
-            self.judge(outcome, scenario, detectors.error_verdict("ServerlessTimeoutWarning"))
+            self.judge(outcome, scenario, sentry_rules.error_verdict("ServerlessTimeoutWarning"))
         seen = slow.status >= 500 and bool(warnings) and timed_out and fast.status == 200
         return (
             seen,
@@ -269,7 +257,7 @@ class Runner:
         slow, fast, slow_tx, fast_tx = self.pair(scenario, outcome)
         spans = (_queries_on(slow_tx, "games"), _queries_on(fast_tx, "games"))  # counted in the trace
         reported = (_data(slow_tx).get("db.queries_executed"), _data(fast_tx).get("db.queries_executed"))
-        no_n_plus_one = all(t is not None and detectors.n_plus_one(t) is None for t in (slow_tx, fast_tx))
+        no_n_plus_one = all(t is not None and sentry_rules.n_plus_one(t) is None for t in (slow_tx, fast_tx))
         if no_n_plus_one:
             self.judge(outcome, scenario, scenario.sentry)
         seen = spans == (5, 1) and reported == spans and no_n_plus_one and slow.body == fast.body
@@ -348,7 +336,7 @@ class Runner:
             time.sleep(0.5)
         return False
 
-    def judge(self, outcome: Outcome, scenario: Scenario, verdict: detectors.Verdict) -> None:
+    def judge(self, outcome: Outcome, scenario: Scenario, verdict: sentry_rules.Verdict) -> None:
         """What Sentry creates for what was seen; it must be what the catalog (and docs) promise."""
         if verdict.creates != scenario.sentry.creates:
             raise AssertionError(f"Sentry would create {verdict}, the catalog promises {scenario.sentry}")
@@ -383,11 +371,7 @@ class Runner:
 
 def force_cold_start(lambda_client: Any, function: str) -> None:
     """A configuration change retires the function's warm environments, as on AWS."""
-    config = lambda_client.get_function_configuration(FunctionName=function)
-    variables = dict(config.get("Environment", {}).get("Variables", {}))
-    variables["COLD_START_NONCE"] = str(time.time_ns())
-    lambda_client.update_function_configuration(FunctionName=function, Environment={"Variables": variables})
-    lambda_client.get_waiter("function_updated_v2").wait(FunctionName=function)
+    aws.update_function_environment(lambda_client, function, {"COLD_START_NONCE": str(time.time_ns())})
 
 
 def table(outcomes: list[Outcome]) -> str:

@@ -20,8 +20,6 @@ import random
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +29,11 @@ from typing import Any
 from pymongo import MongoClient
 
 from deploy.local import Deployment, database_name, describe_deployment
-from localcloud import census
+from localcloud import census, http
 from localcloud.processes import read_pid_file
 from localcloud.settings import Settings
 from slot_common.data_model import GAME_HISTORY, GAMES, IDEMPOTENCY, USERS
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 RETRYABLE = {0, 409, 429, 500, 502, 503, 504}
 SAMPLE_SECONDS = 0.25
 
@@ -89,18 +86,11 @@ class LoadReport:
 def _post_spin(api_url: str, spin: Spin, bet: int) -> tuple[int, dict[str, Any], str | None]:
     body = json.dumps({"user_id": spin.user, "bet": bet}).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": spin.key}
-    request = urllib.request.Request(f"{api_url}/api/v1/spin", data=body, method="POST", headers=headers)
     try:
-        with _OPENER.open(request, timeout=120) as response:
-            status, raw, retry_after = response.status, response.read(), None
-    except urllib.error.HTTPError as error:
-        status, raw, retry_after = error.code, error.read(), error.headers.get("Retry-After")
+        reply = http.request(f"{api_url}/api/v1/spin", "POST", body, headers, timeout=120)
     except OSError as error:
         return 0, {"error": str(error)}, None
-    try:
-        return status, json.loads(raw), retry_after
-    except ValueError:
-        return status, {"raw": raw.decode(errors="replace")}, retry_after
+    return reply.status, reply.json() or {}, reply.headers.get("Retry-After")
 
 
 def play(api_url: str, user: str, bet: int, retries: int) -> Spin:

@@ -1,6 +1,6 @@
 """The scenarios and their fixes: the one table that everything else is made from.
 
-`make scenarios` runs these requests; `python -m deploy.events` writes events/ from them; the
+`make scenarios` runs these requests; `python -m dev.events` writes events/ from them; the
 debug page receives the same table as JSON in its config (``page_table()``) and draws its
 buttons, "Look for" lines and Sentry verdicts from it; the docs' tables are checked against
 it. Requests are templates: ``{user_id}`` in a route, and ``"{user}"``, ``"{bet}"``,
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploy.detectors import Verdict, error_verdict, n_plus_one_verdict
+from demo.sentry_rules import Verdict, error_verdict, n_plus_one_verdict
 
 DEFAULTS = {"user": "user_1", "bet": 10, "days": 7}
 _PLACEHOLDER = re.compile(r"^\{(user|bet|days)\}$")
@@ -85,7 +85,7 @@ class Scenario:
     antipattern: Request
     fix: Request | None
     functions: tuple[str, ...]  # the template logical ids whose transactions count
-    sentry: Verdict  # what Sentry creates, by its own rules (deploy/detectors.py)
+    sentry: Verdict  # what Sentry creates, by its own rules (deploy/sentry_rules.py)
     spins: bool = False  # moves money: one Idempotency-Key per click
     retries: int = 3  # retries of a spin with its key (0: the failure is the point)
 

@@ -3,7 +3,7 @@
 A block sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``. ``sentry-verdicts``
 comes from the scenario catalog (what Sentry creates, by its rules); ``scenario-timings`` from
 the last ``make bench`` run (its raw results). `make bench` rewrites both; ``python -m
-deploy.docs_blocks`` rewrites them from the last raw results; a test checks the verdicts.
+demo.docs_blocks`` rewrites them from the last raw results; a test checks the verdicts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from deploy.scenario_catalog import SCENARIOS
+from demo.scenario_catalog import SCENARIOS
 from localcloud.settings import PROJECT_ROOT
 
 DOCS = PROJECT_ROOT / "docs"
@@ -94,7 +94,7 @@ def refresh(results: dict[str, Any] | None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.docs_blocks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo.docs_blocks", description=__doc__)
     parser.add_argument("--raw", type=Path, default=RAW_RESULTS, help="make bench's raw results")
     args = parser.parse_args(argv)
     results = json.loads(args.raw.read_text()) if args.raw.exists() else None

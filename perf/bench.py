@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -25,16 +24,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from deploy import build, docs_blocks
-from deploy.events import EVENTS, api_gateway_event
-from deploy.load import run_load
+from demo import docs_blocks
+from demo.scenario_catalog import SCENARIOS
+from demo.scenarios import call
+from deploy import build
 from deploy.local import Deployment, deploy_local, describe_deployment
-from deploy.scenario_catalog import SCENARIOS
-from deploy.scenarios import call
-from lambda_process_executor import procfs
+from dev.events import EVENTS, api_gateway_event
+from lambda_process_executor import procfs, report
 from localcloud import aws, census
 from localcloud.processes import read_pid_file
 from localcloud.settings import PROJECT_ROOT, Settings
+from perf.load import run_load
 
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
 EVENT_FOR = {
@@ -83,14 +83,15 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 2) if values else float("nan")
 
 
-def report_fields(log_result: str) -> dict[str, float]:
-    line = next((x for x in base64.b64decode(log_result).decode().splitlines() if x.startswith("REPORT")), "")
-    fields = {}
-    for key in ("Duration", "Init Duration", "Max Memory Used"):
-        match = re.search(rf"(?:^|\t){key}: ([\d.]+)", line)
-        if match:
-            fields[key] = float(match.group(1))
-    return fields
+def report_numbers(log_result: str) -> dict[str, float]:
+    """Duration, Init Duration and Max Memory Used of the REPORT line in an Invoke's LogResult."""
+    fields = report.report_fields(base64.b64decode(log_result).decode(errors="replace"))
+    numbers = {
+        key: report.milliseconds(fields[key]) for key in ("Duration", "Init Duration") if key in fields
+    }
+    if "Max Memory Used" in fields:
+        numbers["Max Memory Used"] = float(report.megabytes(fields["Max Memory Used"]))
+    return numbers
 
 
 class Bench:
@@ -108,7 +109,7 @@ class Bench:
             FunctionName=self.deployment.functions[logical_id], Payload=payload, LogType="Tail"
         )
         response["Payload"].read()
-        return (time.perf_counter() - started) * 1000, report_fields(response.get("LogResult", ""))
+        return (time.perf_counter() - started) * 1000, report_numbers(response.get("LogResult", ""))
 
     def deployed_sentry(self, logical_id: str) -> dict[str, str]:
         """The function's deployed Sentry variables, to restore after switching Sentry off."""
@@ -118,16 +119,8 @@ class Bench:
 
     def set_sentry(self, logical_id: str, enabled: bool, saved: dict[str, str]) -> None:
         """Sentry on = the deployed configuration; off = no DSN, no Spotlight. Forces a cold start."""
-        name = self.deployment.functions[logical_id]
-        config = self.lambda_client.get_function_configuration(FunctionName=name)
-        variables = dict(config.get("Environment", {}).get("Variables", {}))
-        for key in SENTRY_VARIABLES:
-            variables[key] = saved.get(key, "") if enabled else ""
-        variables["BENCH_NONCE"] = str(time.time_ns())
-        self.lambda_client.update_function_configuration(
-            FunctionName=name, Environment={"Variables": variables}
-        )
-        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
+        changes = {key: saved.get(key, "") if enabled else "" for key in SENTRY_VARIABLES}
+        self.set_variables(self.deployment.functions[logical_id], changes)
 
     def cold_and_warm(self) -> None:
         rows = {}
@@ -187,13 +180,10 @@ class Bench:
         self.log(f"bench: flush to a far Sentry: { {k: median(v) for k, v in samples.items()} } ms")
 
     def set_variables(self, name: str, changes: dict[str, str]) -> None:
-        config = self.lambda_client.get_function_configuration(FunctionName=name)
-        variables = dict(config.get("Environment", {}).get("Variables", {})) | changes
-        variables["BENCH_NONCE"] = str(time.time_ns())
-        self.lambda_client.update_function_configuration(
-            FunctionName=name, Environment={"Variables": variables}
+        """A configuration change, with a nonce so that even an equal one is a new environment."""
+        aws.update_function_environment(
+            self.lambda_client, name, changes | {"BENCH_NONCE": str(time.time_ns())}
         )
-        self.lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
 
     # --- executor overhead: LocalStack versus calling the handler in-process ------------
     def executor_overhead(self) -> None:
@@ -213,27 +203,16 @@ class Bench:
             "MONGODB_URI": self.settings.effective_mongodb_uri,
             "AWS_DEFAULT_REGION": self.settings.region,
         }
-        script = (
-            "import json, time, sys\n"
-            "t0 = time.perf_counter()\n"
-            "import app\n"
-            "class C:\n"
-            "    function_name='local'; aws_request_id='r'; invoked_function_arn='arn:aws:lambda:us-east-1:0:function:local'\n"
-            "    def get_remaining_time_in_millis(self): return 10000\n"
-            "event = json.loads(sys.argv[1])\n"
-            "app.app(event, C())\n"
-            "cold = (time.perf_counter() - t0) * 1000\n"
-            "warm = []\n"
-            "for _ in range(20):\n"
-            "    t = time.perf_counter(); app.app(event, C()); warm.append((time.perf_counter() - t) * 1000)\n"
-            "print(json.dumps({'cold': cold, 'warm': warm}))\n"
-        )
         in_process_cold, in_process_warm, through_cold, through_warm = [], [], [], []
         saved = self.deployed_sentry(logical_id)
         for _ in range(self.rounds):
             started = time.perf_counter()
             out = subprocess.run(
-                [str(self.settings.lambda_python), "-c", script, event],
+                [
+                    str(self.settings.lambda_python),
+                    str(PROJECT_ROOT / "perf" / "handler_in_process.py"),
+                    event,
+                ],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -419,7 +398,7 @@ def machine() -> dict[str, str]:
 
 
 def write_report(results: dict[str, Any], rounds: int) -> str:
-    from deploy.bench_report import render
+    from perf.bench_report import render
 
     text = render(results, rounds=rounds, machine=machine(), versions=versions(), when=datetime.now(UTC))
     REPORT.write_text(text)

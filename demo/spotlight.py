@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from typing import Any
 
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+from localcloud import http
 
 
 def read_envelopes(spotlight_url: str, seconds: float = 2.0) -> list[list[Any]]:
     """Every envelope Spotlight holds: [header, [[item header, payload], ...]]."""
     envelopes = []
     deadline = time.monotonic() + seconds
-    request = urllib.request.Request(f"{spotlight_url}/stream", headers={"Accept": "text/event-stream"})
-    with _NO_PROXY.open(request, timeout=seconds) as stream:
+    with http.open_stream(f"{spotlight_url}/stream", {"Accept": "text/event-stream"}, seconds) as stream:
         while time.monotonic() < deadline:
             try:
                 line = stream.readline()
@@ -69,4 +67,4 @@ def trace_id(transaction: dict[str, Any]) -> str:
 
 
 def clear(spotlight_url: str) -> None:
-    _NO_PROXY.open(urllib.request.Request(f"{spotlight_url}/clear", method="DELETE"), timeout=5).read()
+    http.request(f"{spotlight_url}/clear", "DELETE", timeout=5)

@@ -1,6 +1,6 @@
 """The event files in events/: one API Gateway proxy event per scenario and per fix.
 
-``python -m deploy.events`` writes them from the scenario catalog (deploy/scenario_catalog.py,
+``python -m dev.events`` writes them from the scenario catalog (demo/scenario_catalog.py,
 the one table); ``make invoke FUNCTION=<logical id> EVENT=events/<file>`` runs one.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.scenario_catalog import DEFAULTS, Request, every_request
+from demo.scenario_catalog import DEFAULTS, Request, every_request
 from localcloud.settings import PROJECT_ROOT
 
 EVENTS_DIR = PROJECT_ROOT / "events"
@@ -92,7 +92,7 @@ def readme() -> str:
         "API Gateway proxy events, one per scenario and per fix. Run one with",
         "`make invoke FUNCTION=<function> EVENT=events/<file>` (no Docker), or with",
         "`sam local invoke <function> -e events/<file>` where Docker exists.",
-        "Written by `python -m deploy.events`; do not edit by hand.",
+        "Written by `python -m dev.events`; do not edit by hand.",
         "",
         "| file | function | request | what it shows |",
         "|---|---|---|---|",
@@ -115,7 +115,7 @@ def write(directory: Path = EVENTS_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deploy.events", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m dev.events", description=__doc__)
     parser.parse_args(argv)
     for path in write():
         print(path.relative_to(PROJECT_ROOT))

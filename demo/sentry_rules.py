@@ -1,7 +1,7 @@
 """What Sentry's server does with a transaction the SDK sent: its N+1 DB detector and its
 issue-creation rules, followed as written, so the demo promises only what Sentry will show.
 
-Read in getsentry/sentry (late 2026), and summarised in ../shared/notes/sentry-detectors.md:
+Read in getsentry/sentry (late 2026), and summarised in ../shared/notes/sentry-sentry_rules.md:
 
 * ingestion gives every span a ``hash`` (``src/sentry/spans/grouping/strategy/base.py``: for
   db ops, the description with its literals parametrized, else the raw description) and Relay

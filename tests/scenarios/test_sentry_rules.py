@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy import detectors
+from demo import sentry_rules
 
 RECORDED = Path(__file__).parent / "recorded"
 ROOT = "a" * 16
@@ -46,39 +46,39 @@ def repeats(
 
 
 def test_a_source_then_five_repeats_over_50_ms_is_an_n_plus_one():
-    found = detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *repeats(5)))
+    found = sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *repeats(5)))
     assert found is not None and found.repeats == 5 and found.total_ms == pytest.approx(60, abs=0.5)
     assert found.description == '{"find":"game_history","filter":{"game_id":"?"},"limit":"?"}', "Relay's"
 
 
 def test_four_repeats_are_under_the_count_threshold():
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *repeats(4, length_ms=30))) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *repeats(4, length_ms=30))) is None
 
 
 def test_repeats_under_50_ms_of_time_are_not_flagged():
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *repeats(8, length_ms=5))) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *repeats(8, length_ms=5))) is None
 
 
 def test_overlapping_repeats_count_their_time_once():
     """Six parallel 20 ms queries cover 20 ms, not 120 ms."""
     parallel = [span(REPEAT, 20 + n * 0.5, 20) for n in range(6)]
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *parallel)) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *parallel)) is None
     staggered = [span(REPEAT, 20 + n * 10, 20) for n in range(6)]  # overlap half: 70 ms covered
-    found = detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *staggered))
+    found = sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *staggered))
     assert found is not None and found.total_ms == pytest.approx(70, abs=0.5)
 
 
 def test_a_db_connection_span_ends_the_run():
     run = repeats(10)
     connection = span("connect", 70, 2, op="db.connection")
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *run[:4], connection, *run[4:])) is None
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *run)) is not None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *run[:4], connection, *run[4:])) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *run)) is not None
 
 
 def test_repeats_under_another_parent_than_the_source_are_not_a_run():
     handler = span("handler", 15, 200, op="function")
     moved = repeats(6, parent=handler["span_id"])
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), handler, *moved)) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), handler, *moved)) is None
 
 
 def test_the_tree_is_walked_parent_by_parent_not_by_start_time():
@@ -86,7 +86,7 @@ def test_the_tree_is_walked_parent_by_parent_not_by_start_time():
     handler = span("handler", 0, 200, op="function")
     inside = [span(SOURCE, 1, 10, parent=handler["span_id"]), *repeats(6, parent=handler["span_id"])]
     sibling = span("other work", 40, 5, op="function")
-    found = detectors.n_plus_one(transaction(handler, sibling, *inside))
+    found = sentry_rules.n_plus_one(transaction(handler, sibling, *inside))
     assert found is not None and found.parent_span_id == handler["span_id"]
 
 
@@ -94,7 +94,7 @@ def test_a_source_must_hang_from_the_root_or_a_non_db_span():
     """Queries nested under another db span have no parent Sentry can fingerprint."""
     outer = span('{"aggregate": "games", "pipeline": []}', 0, 300)
     nested = [span(SOURCE, 1, 10, parent=outer["span_id"]), *repeats(6, parent=outer["span_id"])]
-    assert detectors.n_plus_one(transaction(outer, *nested)) is None
+    assert sentry_rules.n_plus_one(transaction(outer, *nested)) is None
 
 
 def test_a_truncated_repeat_description_is_not_flagged():
@@ -103,20 +103,20 @@ def test_a_truncated_repeat_description_is_not_flagged():
     source = span("SELECT id FROM games WHERE user_id = %s", 0, 10, **sql)
     whole = [span("SELECT * FROM games WHERE id = %s", 20 + n * 13, 12, **sql) for n in range(6)]
     cut = [span("SELECT * FROM games WHERE id = %s AND ...", 20 + n * 13, 12, **sql) for n in range(6)]
-    assert detectors.n_plus_one(transaction(source, *whole)) is not None
-    assert detectors.n_plus_one(transaction(source, *cut)) is None
+    assert sentry_rules.n_plus_one(transaction(source, *whole)) is not None
+    assert sentry_rules.n_plus_one(transaction(source, *cut)) is None
 
 
 def test_a_source_with_the_same_query_as_the_repeats_is_no_source():
     """Seven identical queries and nothing before them: Sentry has no source to fingerprint."""
-    assert detectors.n_plus_one(transaction(*repeats(7))) is None
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 5), *repeats(7, start_ms=10))) is not None
+    assert sentry_rules.n_plus_one(transaction(*repeats(7))) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 5), *repeats(7, start_ms=10))) is not None
 
 
 def test_mongodb_repeats_must_share_relays_description():
     """Same raw description and hash, other collection: Relay's descriptions differ."""
     run = repeats(3) + repeats(3, start_ms=60, **{"db.mongodb.collection": "games"})
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *run)) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *run)) is None
 
 
 def test_a_mongodb_span_that_is_not_a_query_is_never_an_offender():
@@ -124,14 +124,14 @@ def test_a_mongodb_span_that_is_not_a_query_is_never_an_offender():
     run = [span("endSessions", 20 + n * 13, 12) for n in range(6)]
     for one in run:
         one["sentry_tags"] = {"description": "endSessions"}
-    assert detectors.n_plus_one(transaction(span(SOURCE, 0, 10), *run)) is None
+    assert sentry_rules.n_plus_one(transaction(span(SOURCE, 0, 10), *run)) is None
 
 
 def test_literals_are_parametrized_into_the_same_hash():
     a = span('{"find": "games", "limit": 1}', 0, 1)
     b = span('{"find": "games", "limit": 20}', 0, 1)
-    assert detectors.grouping_hash(a) == detectors.grouping_hash(b)
-    assert detectors.grouping_hash(a) != detectors.grouping_hash(span(SOURCE, 0, 1))
+    assert sentry_rules.grouping_hash(a) == sentry_rules.grouping_hash(b)
+    assert sentry_rules.grouping_hash(a) != sentry_rules.grouping_hash(span(SOURCE, 0, 1))
 
 
 def recorded(name: str) -> dict:
@@ -139,10 +139,10 @@ def recorded(name: str) -> dict:
 
 
 def test_recorded_n_plus_one_is_flagged_and_its_fix_is_not():
-    found = detectors.n_plus_one(recorded("n-plus-one-antipattern"))
+    found = sentry_rules.n_plus_one(recorded("n-plus-one-antipattern"))
     assert found is not None and found.repeats == 20
     assert '"game_id":"?"' in found.description
-    assert detectors.n_plus_one(recorded("n-plus-one-fix")) is None
+    assert sentry_rules.n_plus_one(recorded("n-plus-one-fix")) is None
 
 
 @pytest.mark.parametrize(
@@ -150,20 +150,20 @@ def test_recorded_n_plus_one_is_flagged_and_its_fix_is_not():
     ["many-queries-antipattern", "many-queries-fix", "connection-churn-antipattern", "connection-churn-fix"],
 )
 def test_recorded_scenarios_that_are_no_n_plus_one(name):
-    assert detectors.n_plus_one(recorded(name)) is None
+    assert sentry_rules.n_plus_one(recorded(name)) is None
 
 
 def test_recorded_churn_has_a_connection_span_that_is_not_a_query():
     transaction_ = recorded("connection-churn-antipattern")
     ops = [s["op"] for s in transaction_["spans"]]
     assert "db.connection" in ops
-    assert len(detectors.db_spans(transaction_)) == len(ops) - ops.count("db.connection")
+    assert len(sentry_rules.db_spans(transaction_)) == len(ops) - ops.count("db.connection")
 
 
 def test_the_verdicts_say_when_an_issue_appears():
-    found = detectors.n_plus_one(recorded("n-plus-one-antipattern"))
-    verdict = detectors.n_plus_one_verdict(found)
+    found = sentry_rules.n_plus_one(recorded("n-plus-one-antipattern"))
+    verdict = sentry_rules.n_plus_one_verdict(found)
     assert verdict.creates == "N+1 DB Query issue" and verdict.after_runs == 3
     assert str(verdict).startswith("N+1 DB Query issue at the third run within 24 h")
-    assert str(detectors.n_plus_one_verdict(None)).startswith("no issue:")
-    assert detectors.error_verdict("ServerlessTimeoutWarning").after_runs == 1
+    assert str(sentry_rules.n_plus_one_verdict(None)).startswith("no issue:")
+    assert sentry_rules.error_verdict("ServerlessTimeoutWarning").after_runs == 1
