@@ -100,7 +100,7 @@ build: envs ## build the layers and function packages (sizes against Lambda's li
 	$(PY) -m deploy.build
 
 seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
-	$(PY) -m deploy.seed --uri "$${MONGODB_URI:-mongodb://127.0.0.1:$${MONGO_PORT:-27017}/}"
+	$(PY) -m deploy.seed
 
 scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stack; check each Sentry signal (--json: ARGS=--json)
 	$(PY) -m demo.scenarios $(ARGS)

@@ -9,28 +9,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from demo.scenario_catalog import page_table
 from deploy import build, stack, template, website
 from deploy.seed import SeedSize, seed
+from deploy.settings import DeploySettings
 from localcloud import aws
 from localcloud.processes import ServiceError
 from localcloud.services import all_services, cors_allows
 from localcloud.settings import Settings
-from slot_common.data_model import DATABASE
-
-DEFAULT_STACK = "slot-machine"
 
 
 def database_name() -> str:
     """The demo's database: MONGODB_DATABASE, else the data model's default."""
-    return os.environ.get("MONGODB_DATABASE", DATABASE)
+    return DeploySettings.from_env().database
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class Deployment:
 
 
 def stack_name() -> str:
-    return os.environ.get("STACK_NAME", DEFAULT_STACK)
+    return DeploySettings.from_env().stack_name
 
 
 def page_bucket(name: str) -> str:
@@ -89,8 +86,8 @@ def ensure_spotlight_allows(settings: Settings, origin: str, log: Callable[[str]
     url = f"{settings.spotlight_url}/stream"
     if cors_allows(url, origin):
         return
-    service = all_services(settings)["spotlight"]
-    if service.pid() is None:
+    service = all_services(settings).get("spotlight")
+    if service is None or service.pid() is None:
         log(f"    warning: Spotlight at {settings.spotlight_url} refuses {origin}")
         log("    (start it with SPOTLIGHT_ALLOWED_ORIGINS set to that origin)")
         return
@@ -126,28 +123,30 @@ def code_locations(
 
 
 def stack_parameters(settings: Settings, name: str) -> dict[str, str]:
+    deploy = DeploySettings.from_env()
     parameters = {
         "MongoDbUri": settings.effective_mongodb_uri,
-        "SentryDsn": os.environ.get("SENTRY_DSN", ""),
+        "SentryDsn": deploy.sentry_dsn,
         "SentrySpotlight": f"{settings.spotlight_url}/stream",
-        "SentryEnvironment": os.environ.get("SENTRY_ENVIRONMENT", "local"),
-        "SentryRelease": os.environ.get("SENTRY_RELEASE", ""),
+        "SentryEnvironment": deploy.sentry_environment,
+        "SentryRelease": deploy.sentry_release,
         "AllowedOrigin": website.website_origin(page_bucket(name), settings.localstack_port),
-        "DangerousScenariosEnabled": os.environ.get("DANGEROUS_SCENARIOS_ENABLED", "true"),
+        "DangerousScenariosEnabled": deploy.dangerous_scenarios_enabled,
     }
-    if os.environ.get("CPU_SPIKE_LIMIT"):
-        parameters["CpuSpikeLimit"] = os.environ["CPU_SPIKE_LIMIT"]
+    if deploy.cpu_spike_limit:
+        parameters["CpuSpikeLimit"] = deploy.cpu_spike_limit
     return parameters
 
 
 def page_config(settings: Settings, api_url: str) -> dict[str, Any]:
+    deploy = DeploySettings.from_env()
     return {
         "apiUrl": api_url,
         "spotlightUrl": settings.spotlight_url,
-        "sentryDsn": os.environ.get("SENTRY_BROWSER_DSN") or os.environ.get("SENTRY_DSN", ""),
-        "sentryOrgUrl": os.environ.get("SENTRY_ORG_URL", ""),
-        "environment": os.environ.get("SENTRY_ENVIRONMENT", "local"),
-        "release": os.environ.get("SENTRY_RELEASE", ""),
+        "sentryDsn": deploy.sentry_browser_dsn,
+        "sentryOrgUrl": deploy.sentry_org_url,
+        "environment": deploy.sentry_environment,
+        "release": deploy.sentry_release,
         "users": [f"user_{number}" for number in range(1, 11)],
         **page_table(),  # the scenario catalog: buttons, requests, "Look for" lines, Sentry verdicts
     }
@@ -159,25 +158,49 @@ def deploy_local(
     seed_size: SeedSize | None = None,
     log: Callable[[str], None] = print,
 ) -> Deployment:
+    """Everything from a fresh clone, step by step; a failed step names the log to read."""
     name = name or stack_name()
-    seed_size = seed_size or SeedSize()
     progress = Progress(6, log)
-    ls_log = str(settings.local_dir / "run" / "localstack.log")
-
     progress.step("local services (LocalStack, MongoDB, Spotlight)")
     origin = website.website_origin(page_bucket(name), settings.localstack_port)
-    allowed = os.environ.get("SPOTLIGHT_ALLOWED_ORIGINS", "")
-    os.environ["SPOTLIGHT_ALLOWED_ORIGINS"] = ",".join(filter(None, [allowed, origin]))
+    settings = replace(settings, spotlight_allowed_origins=(*settings.spotlight_allowed_origins, origin))
     ensure_services(settings, log)
     ensure_spotlight_allows(settings, origin, log)
-
     progress.step("build layers and function packages")
     try:
         functions, layers = build.build_all(log=lambda line: log(f"    {line}"))
     except Exception as error:
         raise StepFailedError("build", str(error), "the output above (pip)") from error
-
     progress.step(f"deploy stack {name} (CloudFormation, SAM transform)")
+    change, outputs, resources = deploy_stack(settings, name, functions, layers, log)
+    progress.step("seed data")
+    seed_database(settings, seed_size or SeedSize(), log)
+    progress.step("debug page")
+    api_url = api_base_url(settings, outputs["ApiId"])
+    bucket = outputs["WebsiteBucketName"]
+    upload_page(settings, bucket, api_url, log)
+    progress.step("done")
+    return Deployment(
+        stack_name=name,
+        stack_change=change,
+        api_id=outputs["ApiId"],
+        api_url=api_url,
+        page_url=website.path_style_page_url(bucket, settings.localstack_port),
+        website_url=f"{website.website_origin(bucket, settings.localstack_port)}/",
+        trace_viewer_url=settings.spotlight_url,
+        functions={k: v for k, v in resources.items() if k.endswith("Function")},
+    )
+
+
+def deploy_stack(
+    settings: Settings,
+    name: str,
+    functions: dict[str, build.Artifact],
+    layers: list[build.Artifact],
+    log: Callable[[str], None],
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(change, outputs, physical ids): artifacts uploaded by content, the stack created,
+    updated or left as it is."""
     s3, cloudformation = aws.client(settings, "s3"), aws.client(settings, "cloudformation")
     try:
         uploaded = upload_artifacts(s3, f"{name}-artifacts", [*layers, *functions.values()])
@@ -188,49 +211,35 @@ def deploy_local(
             log("    the API's routes changed: recreating the stack")
             empty_bucket(s3, page_bucket(name))
             stack.delete(cloudformation, name)
-        parameters = stack_parameters(settings, name)
-        change = stack.deploy(cloudformation, name, body, parameters)
-        outputs = stack.outputs(cloudformation, name)
-        resources = stack.physical_ids(cloudformation, name)
+        change = stack.deploy(cloudformation, name, body, stack_parameters(settings, name))
+        outputs, resources = stack.outputs(cloudformation, name), stack.physical_ids(cloudformation, name)
     except (stack.StackError, s3.exceptions.ClientError) as error:
-        raise StepFailedError("stack deploy", str(error), ls_log) from None
+        raise StepFailedError(
+            "stack deploy", str(error), str(settings.local_dir / "run" / "localstack.log")
+        ) from None
     log(f"    stack {name}: {change}")
+    return change, outputs, resources
 
-    progress.step("seed data")
+
+def seed_database(settings: Settings, size: SeedSize, log: Callable[[str], None]) -> None:
+    from pymongo import MongoClient
+
     try:
-        from pymongo import MongoClient
-
-        client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
-        with client:
-            seed(
-                client[database_name()],
-                seed_size,
-                log=lambda m: log(f"    {m}"),
-            )
+        with MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000) as client:
+            seed(client[database_name()], size, log=lambda m: log(f"    {m}"))
     except Exception as error:
         raise StepFailedError("seed", str(error), str(settings.local_dir / "run" / "mongo.log")) from None
 
-    progress.step("debug page")
-    api_url = api_base_url(settings, outputs["ApiId"])
-    bucket = outputs["WebsiteBucketName"]
+
+def upload_page(settings: Settings, bucket: str, api_url: str, log: Callable[[str], None]) -> None:
+    s3 = aws.client(settings, "s3")
     try:
         count = website.upload_page(s3, bucket, page_config(settings, api_url))
     except (FileNotFoundError, s3.exceptions.ClientError) as error:
-        raise StepFailedError("page upload", str(error), ls_log) from None
+        raise StepFailedError(
+            "page upload", str(error), str(settings.local_dir / "run" / "localstack.log")
+        ) from None
     log(f"    {count} files in s3://{bucket}")
-
-    progress.step("done")
-    deployment = Deployment(
-        stack_name=name,
-        stack_change=change,
-        api_id=outputs["ApiId"],
-        api_url=api_url,
-        page_url=website.path_style_page_url(bucket, settings.localstack_port),
-        website_url=f"{website.website_origin(bucket, settings.localstack_port)}/",
-        trace_viewer_url=settings.spotlight_url,
-        functions={k: v for k, v in resources.items() if k.endswith("Function")},
-    )
-    return deployment
 
 
 def describe_deployment(settings: Settings, name: str | None = None) -> Deployment:

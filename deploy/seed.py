@@ -7,7 +7,6 @@ games only up to the requested counts. ``python -m deploy.seed --help``.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -17,7 +16,9 @@ from datetime import UTC, datetime
 from pymongo import MongoClient
 from pymongo.database import Database
 
-from slot_common.data_model import DATABASE, GAME_HISTORY, GAMES, START_BALANCE, USERS, ensure_indexes
+from deploy.settings import DeploySettings
+from localcloud.settings import Settings
+from slot_common.data_model import GAME_HISTORY, GAMES, START_BALANCE, USERS, ensure_indexes
 
 SYMBOLS = ("cherry", "lemon", "orange", "grape", "star", "diamond")
 WEIGHTS = (30, 25, 20, 15, 8, 2)
@@ -131,13 +132,17 @@ def seed(db: Database, size: SeedSize = SeedSize(), log=print) -> dict[str, int]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.seed", description=__doc__)
-    parser.add_argument("--uri", default="mongodb://127.0.0.1:27017/")
-    parser.add_argument("--database", default=os.environ.get("MONGODB_DATABASE", DATABASE))
+    parser.add_argument(
+        "--uri",
+        default=None,
+        help="MongoDB to seed (default: MONGODB_URI, else the local server on MONGO_PORT)",
+    )
+    parser.add_argument("--database", default=DeploySettings.from_env().database)
     parser.add_argument("--users", type=int, default=SeedSize.users)
     parser.add_argument("--history-per-user", type=int, default=SeedSize.history_per_user)
     parser.add_argument("--games", type=int, default=SeedSize.games)
     args = parser.parse_args(argv)
-    client = MongoClient(args.uri, serverSelectionTimeoutMS=5000)
+    client = MongoClient(args.uri or Settings.from_env().effective_mongodb_uri, serverSelectionTimeoutMS=5000)
     try:
         seed(client[args.database], SeedSize(args.users, args.history_per_user, args.games))
     finally:

@@ -69,46 +69,53 @@ def _extract(archives: list[Path], target: Path) -> Path:
     return target
 
 
+def unpacked_code(spec: template.FunctionSpec) -> tuple[Path, Path]:
+    """(task root, the folder that plays /opt): the function's build and its layers, unzipped."""
+    functions, layers = build.build_all(log=lambda _: None)
+    by_name = {artifact.name: artifact for artifact in [*layers, *functions.values()]}
+    code = functions[spec.code_uri.strip("/").split("/")[-1]]
+    layer_files = [by_name[LAYER_ARTIFACTS[layer]].path for layer in spec.layers]
+    opt_key = hashlib.sha256("".join(str(p) for p in layer_files).encode()).hexdigest()[:16]
+    return _extract([code.path], WORK_DIR / code.path.stem), _extract(
+        layer_files, WORK_DIR / f"opt-{opt_key}"
+    )
+
+
+def aws_environment(
+    name: str, spec: template.FunctionSpec, settings: Settings, runtime_id: str
+) -> dict[str, str]:
+    """The variables AWS (and LocalStack) set for every function."""
+    return {
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{runtime_id}",
+        "AWS_REGION": settings.region,
+        "AWS_DEFAULT_REGION": settings.region,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_ENDPOINT_URL": settings.localstack_url,
+        "_HANDLER": spec.handler,
+        "TZ": ":UTC",
+    }
+
+
 def invoke(
     logical_id: str, event: bytes, settings: Settings, log=lambda line: print(line, file=sys.stderr)
 ) -> tuple[bytes, bool, str]:
-    """(result, is_error, function log) of one cold invoke."""
+    """(result, is_error, function log) of one cold invoke, in the executor's own runtime."""
     tpl = template.load()
     specs = template.functions(tpl)
     if logical_id not in specs:
         raise SystemExit(f"unknown FUNCTION {logical_id!r}; the template has: {', '.join(sorted(specs))}")
     spec = specs[logical_id]
-    functions, layers = build.build_all(log=lambda _: None)
-    by_name = {artifact.name: artifact for artifact in [*layers, *functions.values()]}
-    code = functions[spec.code_uri.strip("/").split("/")[-1]]
-    layer_files = [by_name[LAYER_ARTIFACTS[layer]].path for layer in spec.layers]
-    task_root = _extract([code.path], WORK_DIR / code.path.stem)
-    opt_key = hashlib.sha256("".join(str(p) for p in layer_files).encode()).hexdigest()[:16]
-    opt_dir = _extract(layer_files, WORK_DIR / f"opt-{opt_key}")
-
-    stack = stack_name()
-    parameters = resolved_parameters(tpl, settings, stack)
+    task_root, opt_dir = unpacked_code(spec)
+    parameters = resolved_parameters(tpl, settings, stack_name())
     names = function_names(tpl, parameters)
-    name = names[logical_id]
-    runtime_id = uuid.uuid4().hex
+    name, runtime_id = names[logical_id], uuid.uuid4().hex
     env = {key: _resolve(value, parameters, names) for key, value in spec.environment.items()}
-    env.update(
-        {
-            "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{runtime_id}",
-            "AWS_REGION": settings.region,
-            "AWS_DEFAULT_REGION": settings.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_ENDPOINT_URL": settings.localstack_url,
-            "_HANDLER": spec.handler,
-            "TZ": ":UTC",
-        }
-    )
     runtime_spec = RuntimeSpec(
         handler=spec.handler,
         python=str(settings.lambda_python),
@@ -117,7 +124,7 @@ def invoke(
         timeout_seconds=float(spec.timeout),
         memory_mb=spec.memory_size,
         runtime=spec.runtime,
-        env_vars=env,
+        env_vars=env | aws_environment(name, spec, settings, runtime_id),
     )
     log(f"invoke: {logical_id} ({name}), handler {spec.handler}")
     log(
@@ -125,13 +132,8 @@ def invoke(
     )
     runtime = RuntimeProcess(runtime_spec, WORK_DIR / f"env-{runtime_id[:12]}", runtime_id)
     try:
-        result = runtime.invoke(
-            Invocation(
-                request_id=str(uuid.uuid4()),
-                function_arn=f"arn:aws:lambda:{settings.region}:000000000000:function:{name}",
-                payload=event,
-            )
-        )
+        arn = f"arn:aws:lambda:{settings.region}:000000000000:function:{name}"
+        result = runtime.invoke(Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=event))
         return result.payload, result.is_error, result.logs
     finally:
         runtime.close()

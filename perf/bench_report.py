@@ -19,8 +19,188 @@ def _spread(values: list[float]) -> str:
     return f"{min(clean):.0f}-{max(clean):.0f}" if clean else "-"
 
 
+Target = tuple[str, str, bool]  # what is promised, what was measured, whether it is met
+Section = tuple[list[str], list[Target]]
+
+
 def _verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
+
+
+def _cold_and_warm(results: dict[str, Any]) -> Section:
+    lines: list[str] = []
+    targets: list[Target] = []
+    lines += [
+        "## Cold start and warm invoke, Sentry on and off",
+        "",
+        "Init Duration and Duration are the executor's REPORT lines (measured in the function's",
+        "environment); client is the round trip of a Lambda Invoke through LocalStack. Sentry off",
+        "means no DSN and no Spotlight, so the SDK is not imported at all.",
+        "",
+        "| function | init on | init off | Sentry's init cost | warm on | warm off | Sentry's warm cost | warm client |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    worst_init, worst_warm, worst_cold = 0.0, 0.0, 0.0
+    for function, samples in results["cold_warm"].items():
+        on, off = samples["on"], samples["off"]
+        init_cost = _median(on["init"]) - _median(off["init"])
+        warm_cost = _median(on["warm"]) - _median(off["warm"])
+        lines.append(
+            f"| {function} | {_median(on['init']):.0f} ms [{_spread(on['init'])}] "
+            f"| {_median(off['init']):.0f} ms [{_spread(off['init'])}] | {init_cost:+.0f} ms "
+            f"| {_median(on['warm']):.1f} ms | {_median(off['warm']):.1f} ms | {warm_cost:+.1f} ms "
+            f"| {_median(on['warm_client']):.0f} ms |"
+        )
+        worst_init = max(worst_init, init_cost)
+        if function != "GameEngineEagerInitFunction":
+            worst_cold = max(worst_cold, _median(on["init"]))
+        if function == "UserServiceFunction":
+            worst_warm = warm_cost
+    lines.append("")
+    targets += [
+        (
+            "Sentry adds at most 3 ms to a warm invoke (user service balance)",
+            f"{worst_warm:+.1f} ms",
+            worst_warm <= 3,
+        ),
+        (
+            "Sentry adds at most 120 ms to a cold start (worst function)",
+            f"{worst_init:+.0f} ms",
+            worst_init <= 120,
+        ),
+        (
+            "every cold start under 700 ms (eager-init scenario aside)",
+            f"worst {worst_cold:.0f} ms",
+            worst_cold < 700,
+        ),
+    ]
+    return lines, targets
+
+
+def _imports(results: dict[str, Any]) -> Section:
+    lines: list[str] = []
+    targets: list[Target] = []
+    lines += [
+        "## Import time of the layers (python -X importtime, cumulative, fresh interpreter)",
+        "",
+        "| module | median | spread |",
+        "|---|---|---|",
+    ]
+    for module, values in results["imports"].items():
+        lines.append(f"| `{module}` | {_median(values):.0f} ms | {_spread(values)} ms |")
+    lines += [
+        "",
+        "Each integration's own cost is its row minus `sentry_sdk`'s. The functions enable",
+        "AwsLambdaIntegration, ChaliceIntegration and PyMongoIntegration only (auto-enabling off);",
+        "Boto3Integration is not enabled: its import is measured above to show why.",
+        "",
+    ]
+    return lines, targets
+
+
+def _sizes(results: dict[str, Any]) -> Section:
+    lines: list[str] = []
+    targets: list[Target] = []
+    total_layers = sum(v["unzipped"] for k, v in results["sizes"].items() if k.endswith("layer"))
+    lines += ["## Package and layer sizes (Lambda limits: 50 MB zipped, 250 MB unzipped)", ""]
+    lines += ["| artifact | zipped | unzipped |", "|---|---|---|"]
+    for name, size in results["sizes"].items():
+        lines.append(f"| {name} | {size['zipped'] / 1e6:.2f} MB | {size['unzipped'] / 1e6:.2f} MB |")
+    biggest = max(v["unzipped"] for k, v in results["sizes"].items() if not k.endswith("layer"))
+    lines += [
+        "",
+        f"Largest function with its layers: {(biggest + total_layers) / 1e6:.1f} MB of 250 MB.",
+        "",
+    ]
+    return lines, targets
+
+
+def _executor(results: dict[str, Any]) -> Section:
+    lines: list[str] = []
+    targets: list[Target] = []
+    ex = results["executor"]
+    warm = _median(ex["localstack_warm"]) - _median(ex["in_process_warm"])
+    cold = _median(ex["localstack_cold"]) - _median(ex["in_process_cold"])
+    lines += [
+        "## The executor's overhead: Invoke through LocalStack versus the handler in-process",
+        "",
+        "User service, balance event, Sentry off on both sides. In-process cold = a new interpreter",
+        "importing the app and handling one event; LocalStack cold = the first Invoke after a",
+        "configuration change (new environment).",
+        "",
+        "| | in-process | through LocalStack | overhead |",
+        "|---|---|---|---|",
+        f"| warm | {_median(ex['in_process_warm']):.1f} ms | {_median(ex['localstack_warm']):.1f} ms | {warm:+.1f} ms |",
+        f"| cold | {_median(ex['in_process_cold']):.0f} ms | {_median(ex['localstack_cold']):.0f} ms | {cold:+.0f} ms |",
+        "",
+    ]
+    if cold < 0:
+        lines += [
+            "The cold overhead is negative: the in-process cold start is a new interpreter that also",
+            "pays Python's own start-up and a cold file cache, which LocalStack's runtime (started from",
+            "precompiled bytecode, its Init Duration excludes the interpreter's start) does not count.",
+            "",
+        ]
+    targets.append(("LocalStack adds at most 30 ms to a warm invoke", f"{warm:+.1f} ms", warm <= 30))
+    return lines, targets
+
+
+def _scenarios(results: dict[str, Any]) -> Section:
+    lines: list[str] = []
+    targets: list[Target] = []
+    lines += [
+        "## Every scenario against its fix (through API Gateway, client-side)",
+        "",
+        "| scenario | anti-pattern | fix | speed-up | seed's expectation |",
+        "|---|---|---|---|---|",
+    ]
+    slowest_ratio = float("inf")
+    for scenario, samples in results["scenarios"].items():
+        slow, fast = _median(samples["antipattern"]), _median(samples["fix"])
+        ratio = slow / fast if fast else float("inf")
+        slowest_ratio = min(slowest_ratio, ratio)
+        expected = EXPECTED.get(scenario)
+        expectation = "-"
+        if expected:
+            inside = expected[0] <= slow <= expected[1]
+            expectation = (
+                f"{expected[0] / 1000:.0f}-{expected[1] / 1000:.0f} s: {'inside' if inside else 'outside'}"
+            )
+        lines.append(
+            f"| {scenario} | {slow:.0f} ms [{_spread(samples['antipattern'])}] "
+            f"| {fast:.0f} ms [{_spread(samples['fix'])}] | {ratio:.1f}x | {expectation} |"
+        )
+    lines.append("")
+    targets.append(
+        ("every fix at least 10x faster", f"slowest ratio {slowest_ratio:.1f}x", slowest_ratio >= 10)
+    )
+    return lines, targets
+
+
+def _deploy(results: dict[str, Any]) -> Section:
+    lines: list[str] = []
+    targets: list[Target] = []
+    unchanged = _median(results["deploy_unchanged_s"])
+    lines += [
+        "## make deploy-local",
+        "",
+        f"- re-deploy with no change: {unchanged:.1f} s [{_spread(results['deploy_unchanged_s'])}]",
+        "",
+    ]
+    targets.append(("a re-deploy with no change takes at most 15 s", f"{unchanged:.1f} s", unchanged <= 15))
+    return lines, targets
+
+
+SECTIONS = [
+    ("cold_warm", _cold_and_warm),
+    ("imports", _imports),
+    ("sizes", _sizes),
+    ("executor", _executor),
+    ("scenarios", _scenarios),
+    ("deploy_unchanged_s", _deploy),
+    ("sentry_far_away", lambda results: (_sentry_far_away(results["sentry_far_away"]), [])),
+    ("memory", lambda results: _memory_and_crowd(results)),
+]
 
 
 def render(results: dict[str, Any], *, rounds: int, machine: dict, versions: dict, when: datetime) -> str:
@@ -37,164 +217,20 @@ def render(results: dict[str, Any], *, rounds: int, machine: dict, versions: dic
         "- " + ", ".join(f"{name} {version}" for name, version in versions.items()),
         "",
     ]
-    targets: list[tuple[str, str, bool]] = []
-
-    if "cold_warm" in results:
-        lines += [
-            "## Cold start and warm invoke, Sentry on and off",
-            "",
-            "Init Duration and Duration are the executor's REPORT lines (measured in the function's",
-            "environment); client is the round trip of a Lambda Invoke through LocalStack. Sentry off",
-            "means no DSN and no Spotlight, so the SDK is not imported at all.",
-            "",
-            "| function | init on | init off | Sentry's init cost | warm on | warm off | Sentry's warm cost | warm client |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        worst_init, worst_warm, worst_cold = 0.0, 0.0, 0.0
-        for function, samples in results["cold_warm"].items():
-            on, off = samples["on"], samples["off"]
-            init_cost = _median(on["init"]) - _median(off["init"])
-            warm_cost = _median(on["warm"]) - _median(off["warm"])
-            lines.append(
-                f"| {function} | {_median(on['init']):.0f} ms [{_spread(on['init'])}] "
-                f"| {_median(off['init']):.0f} ms [{_spread(off['init'])}] | {init_cost:+.0f} ms "
-                f"| {_median(on['warm']):.1f} ms | {_median(off['warm']):.1f} ms | {warm_cost:+.1f} ms "
-                f"| {_median(on['warm_client']):.0f} ms |"
-            )
-            worst_init = max(worst_init, init_cost)
-            if function != "GameEngineEagerInitFunction":
-                worst_cold = max(worst_cold, _median(on["init"]))
-            if function == "UserServiceFunction":
-                worst_warm = warm_cost
-        lines.append("")
-        targets += [
-            (
-                "Sentry adds at most 3 ms to a warm invoke (user service balance)",
-                f"{worst_warm:+.1f} ms",
-                worst_warm <= 3,
-            ),
-            (
-                "Sentry adds at most 120 ms to a cold start (worst function)",
-                f"{worst_init:+.0f} ms",
-                worst_init <= 120,
-            ),
-            (
-                "every cold start under 700 ms (eager-init scenario aside)",
-                f"worst {worst_cold:.0f} ms",
-                worst_cold < 700,
-            ),
-        ]
-
-    if "imports" in results:
-        lines += [
-            "## Import time of the layers (python -X importtime, cumulative, fresh interpreter)",
-            "",
-            "| module | median | spread |",
-            "|---|---|---|",
-        ]
-        for module, values in results["imports"].items():
-            lines.append(f"| `{module}` | {_median(values):.0f} ms | {_spread(values)} ms |")
-        lines += [
-            "",
-            "Each integration's own cost is its row minus `sentry_sdk`'s. The functions enable",
-            "AwsLambdaIntegration, ChaliceIntegration and PyMongoIntegration only (auto-enabling off);",
-            "Boto3Integration is not enabled: its import is measured above to show why.",
-            "",
-        ]
-
-    if "sizes" in results:
-        total_layers = sum(v["unzipped"] for k, v in results["sizes"].items() if k.endswith("layer"))
-        lines += ["## Package and layer sizes (Lambda limits: 50 MB zipped, 250 MB unzipped)", ""]
-        lines += ["| artifact | zipped | unzipped |", "|---|---|---|"]
-        for name, size in results["sizes"].items():
-            lines.append(f"| {name} | {size['zipped'] / 1e6:.2f} MB | {size['unzipped'] / 1e6:.2f} MB |")
-        biggest = max(v["unzipped"] for k, v in results["sizes"].items() if not k.endswith("layer"))
-        lines += [
-            "",
-            f"Largest function with its layers: {(biggest + total_layers) / 1e6:.1f} MB of 250 MB.",
-            "",
-        ]
-
-    if "executor" in results:
-        ex = results["executor"]
-        warm = _median(ex["localstack_warm"]) - _median(ex["in_process_warm"])
-        cold = _median(ex["localstack_cold"]) - _median(ex["in_process_cold"])
-        lines += [
-            "## The executor's overhead: Invoke through LocalStack versus the handler in-process",
-            "",
-            "User service, balance event, Sentry off on both sides. In-process cold = a new interpreter",
-            "importing the app and handling one event; LocalStack cold = the first Invoke after a",
-            "configuration change (new environment).",
-            "",
-            "| | in-process | through LocalStack | overhead |",
-            "|---|---|---|---|",
-            f"| warm | {_median(ex['in_process_warm']):.1f} ms | {_median(ex['localstack_warm']):.1f} ms | {warm:+.1f} ms |",
-            f"| cold | {_median(ex['in_process_cold']):.0f} ms | {_median(ex['localstack_cold']):.0f} ms | {cold:+.0f} ms |",
-            "",
-        ]
-        if cold < 0:
-            lines += [
-                "The cold overhead is negative: the in-process cold start is a new interpreter that also",
-                "pays Python's own start-up and a cold file cache, which LocalStack's runtime (started from",
-                "precompiled bytecode, its Init Duration excludes the interpreter's start) does not count.",
-                "",
-            ]
-        targets.append(("LocalStack adds at most 30 ms to a warm invoke", f"{warm:+.1f} ms", warm <= 30))
-
-    if "scenarios" in results:
-        lines += [
-            "## Every scenario against its fix (through API Gateway, client-side)",
-            "",
-            "| scenario | anti-pattern | fix | speed-up | seed's expectation |",
-            "|---|---|---|---|---|",
-        ]
-        slowest_ratio = float("inf")
-        for scenario, samples in results["scenarios"].items():
-            slow, fast = _median(samples["antipattern"]), _median(samples["fix"])
-            ratio = slow / fast if fast else float("inf")
-            slowest_ratio = min(slowest_ratio, ratio)
-            expected = EXPECTED.get(scenario)
-            expectation = "-"
-            if expected:
-                inside = expected[0] <= slow <= expected[1]
-                expectation = f"{expected[0] / 1000:.0f}-{expected[1] / 1000:.0f} s: {'inside' if inside else 'outside'}"
-            lines.append(
-                f"| {scenario} | {slow:.0f} ms [{_spread(samples['antipattern'])}] "
-                f"| {fast:.0f} ms [{_spread(samples['fix'])}] | {ratio:.1f}x | {expectation} |"
-            )
-        lines.append("")
-        targets.append(
-            ("every fix at least 10x faster", f"slowest ratio {slowest_ratio:.1f}x", slowest_ratio >= 10)
-        )
-
-    if "deploy_unchanged_s" in results:
-        unchanged = _median(results["deploy_unchanged_s"])
-        lines += [
-            "## make deploy-local",
-            "",
-            f"- re-deploy with no change: {unchanged:.1f} s [{_spread(results['deploy_unchanged_s'])}]",
-            "",
-        ]
-        targets.append(
-            ("a re-deploy with no change takes at most 15 s", f"{unchanged:.1f} s", unchanged <= 15)
-        )
-
-    if "sentry_far_away" in results:
-        lines += _sentry_far_away(results["sentry_far_away"])
-
-    if "memory" in results:
-        section, crowd_targets = _memory_and_crowd(results)
-        lines += section
-        targets += crowd_targets
-
+    targets: list[Target] = []
+    for key, section in SECTIONS:
+        if key in results:
+            more_lines, more_targets = section(results)
+            lines += more_lines
+            targets += more_targets
     lines += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {_verdict(ok)} |" for name, value, ok in targets]
     lines += ["", "Why a missed target is missed, and what was changed, is in docs/performance-notes.md.", ""]
     return "\n".join(lines)
 
 
-def _memory_and_crowd(results: dict[str, Any]) -> tuple[list[str], list[tuple[str, str, bool]]]:
-    """The services at rest and after, and 100 spins at once (make load's code)."""
+def _memory(results: dict[str, Any]) -> list[str]:
+    """The services at rest and after the crowd below."""
     idle, after = results["memory"]["idle"], results["memory"]["after_burst"]
     lines = [
         "## Memory (RSS, MB)",
@@ -210,14 +246,17 @@ def _memory_and_crowd(results: dict[str, Any]) -> tuple[list[str], list[tuple[st
         f"{after.get('runtime_processes', 0):.0f} after the burst.",
         "",
     ]
-    targets: list[tuple[str, str, bool]] = []
-    load = results.get("load")
-    if not load:
-        return lines, targets
+    return lines
+
+
+def _crowd(load: dict[str, Any]) -> Section:
+    """100 spins at once (make load's code). Long because it is one table and its targets,
+    which read best whole."""
+    targets: list[Target] = []
     per_runtime = load["runtimes_rss_peak_mb"] / max(load["runtimes_peak"], 1)
     back = load["back_within_2x_idle_after_s"]
     capacity = load["capacity"]
-    lines += [
+    lines = [
         f"## A crowd at once: {load['spins']} spins, {load['concurrency']} concurrent clients",
         "",
         "Each spin has its own Idempotency-Key and is retried with it (up to 3 times) on 409, 429,",
@@ -273,6 +312,14 @@ def _memory_and_crowd(results: dict[str, Any]) -> tuple[list[str], list[tuple[st
         ),
     ]
     return lines, targets
+
+
+def _memory_and_crowd(results: dict[str, Any]) -> Section:
+    lines = _memory(results)
+    if not results.get("load"):
+        return lines, []
+    crowd_lines, targets = _crowd(results["load"])
+    return lines + crowd_lines, targets
 
 
 def _sentry_far_away(far: dict[str, Any]) -> list[str]:

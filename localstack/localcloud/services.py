@@ -134,7 +134,7 @@ def spotlight(settings: Settings) -> ManagedProcess:
         "SPOTLIGHT_HOST": "127.0.0.1",
         "SPOTLIGHT_PORT": str(settings.spotlight_port),
         # origins (or exact host names) of pages that may send browser envelopes here
-        "SPOTLIGHT_ALLOWED_ORIGINS": os.environ.get("SPOTLIGHT_ALLOWED_ORIGINS", ""),
+        "SPOTLIGHT_ALLOWED_ORIGINS": ",".join(settings.spotlight_allowed_origins),
         "NODE_ENV": "production",
     }
     return ManagedProcess(

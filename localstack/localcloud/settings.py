@@ -30,6 +30,7 @@ class Settings:
     lambda_keepalive_ms: int
     localstack_endpoint: str | None = None  # a LocalStack that is not ours, named explicitly
     spotlight_endpoint: str | None = None  # a Spotlight that is not ours, named explicitly
+    spotlight_allowed_origins: tuple[str, ...] = ()  # pages that may send browser envelopes
     region: str = "us-east-1"
     capacity: CapacitySettings = field(default_factory=CapacitySettings.from_env)
     tools_dir: Path = PROJECT_ROOT / ".local"  # the LocalStack and Lambda runtime environments
@@ -45,6 +46,11 @@ class Settings:
             lambda_keepalive_ms=int(os.environ.get("LAMBDA_KEEPALIVE_MS", "600000")),
             localstack_endpoint=os.environ.get("LOCALSTACK_ENDPOINT") or None,
             spotlight_endpoint=os.environ.get("SPOTLIGHT_URL") or None,
+            spotlight_allowed_origins=tuple(
+                origin.strip()
+                for origin in os.environ.get("SPOTLIGHT_ALLOWED_ORIGINS", "").split(",")
+                if origin.strip()
+            ),
             region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
 

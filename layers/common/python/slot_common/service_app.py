@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from chalice import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Resp
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
 from slot_common.observability import capture_exception, mark_invocation
+from slot_common.settings import settings
 
 DATABASE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
 ALLOWED_HEADERS = ["sentry-trace", "baggage", "content-type", "idempotency-key"]
@@ -28,7 +28,7 @@ class ServiceUnavailableError(ChaliceViewError):
 
 def cors_config() -> CORSConfig | None:
     """CORS for the debug page's origin only (ALLOWED_ORIGIN), with Sentry's trace headers."""
-    origin = os.environ.get("ALLOWED_ORIGIN")
+    origin = settings().allowed_origin
     if not origin:
         return None
     return CORSConfig(

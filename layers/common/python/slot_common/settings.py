@@ -50,6 +50,7 @@ class Settings:
     dangerous_scenarios_enabled: bool
     max_days: int
     user_balance_function: str
+    allowed_origin: str | None  # the debug page's origin, the only one CORS allows
     idempotency_ttl_seconds: int
 
 
@@ -76,5 +77,6 @@ def settings() -> Settings:
         dangerous_scenarios_enabled=_bool("DANGEROUS_SCENARIOS_ENABLED", True),
         max_days=_int("ANALYTICS_MAX_DAYS", 365),
         user_balance_function=os.environ.get("USER_BALANCE_FUNCTION", "user-balance"),
+        allowed_origin=os.environ.get("ALLOWED_ORIGIN") or None,
         idempotency_ttl_seconds=_int("IDEMPOTENCY_TTL_SECONDS", 3600),
     )
