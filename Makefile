@@ -118,13 +118,16 @@ validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 test: envs page ## run every test (starts its own services on other ports, stops them after)
 	$(PY) -m pytest
 
-lint: $(VENV)/.installed ## ruff check and format check
+lint: $(VENV)/.installed $(FRONTEND)/node_modules/.installed ## ruff, mypy (strict on the common layer and the executor), prettier on the page
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy deploy dev demo perf localstack/localcloud layers/common/python/slot_common localstack/executor/lambda_process_executor
+	cd $(FRONTEND) && npx --no-install prettier --check src build.mjs
 
-format: $(VENV)/.installed ## apply ruff's formatting and safe fixes
+format: $(VENV)/.installed $(FRONTEND)/node_modules/.installed ## apply ruff's and prettier's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	cd $(FRONTEND) && npx --no-install prettier --write src build.mjs
 
 clean: down ## stop the services and delete every environment, build and local state
 	rm -rf $(LOCAL) $(VENV) $(SPOTLIGHT)/node_modules $(FRONTEND)/node_modules $(FRONTEND)/dist artifacts

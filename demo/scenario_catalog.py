@@ -93,6 +93,13 @@ class Scenario:
     def signal(self) -> str:
         return self.look
 
+    @property
+    def fixed(self) -> Request:
+        """The fix's request (every scenario has one but the cascade)."""
+        if self.fix is None:
+            raise ValueError(f"{self.id} has no fix")
+        return self.fix
+
     def for_page(self) -> dict[str, Any]:
         return {
             "id": self.id,

@@ -18,13 +18,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pymongo import MongoClient
-
 from demo import sentry_rules, spotlight
 from demo.scenario_catalog import DEFAULTS, EXTRA_REQUESTS, SCENARIOS, Request, Resolved, Scenario
 from deploy.local import Deployment, describe_deployment
 from dev.logs import read_logs
 from localcloud import aws, http
+from localcloud.services import mongo_client
 from localcloud.settings import Settings
 
 
@@ -137,7 +136,7 @@ def _request_id(event: dict[str, Any]) -> str | None:
     return (event.get("extra", {}).get("lambda") or {}).get("aws_request_id")
 
 
-def connections_opened(client: MongoClient) -> int:
+def connections_opened(client: Any) -> int:
     """The server's own count of connections ever accepted."""
     return int(client.admin.command("serverStatus")["connections"]["totalCreated"])
 
@@ -155,7 +154,7 @@ class Runner:
     def pair(self, scenario: Scenario, outcome: Outcome) -> tuple[Call, Call, dict | None, dict | None]:
         function = self.name(scenario.functions[0])
         slow = call(self.deployment.api_url, scenario.antipattern)
-        fast = call(self.deployment.api_url, scenario.fix)
+        fast = call(self.deployment.api_url, scenario.fixed)
         slow_tx = self.viewer.transaction(slow.trace_id, function)
         fast_tx = self.viewer.transaction(fast.trace_id, function)
         self.record(outcome, [slow, fast], [slow_tx, fast_tx])
@@ -194,7 +193,7 @@ class Runner:
 
     def check_timeout(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
         slow = call(self.deployment.api_url, scenario.antipattern, timeout=120)
-        fast = call(self.deployment.api_url, scenario.fix)
+        fast = call(self.deployment.api_url, scenario.fixed)
         fast_tx = self.viewer.transaction(fast.trace_id, self.name("GameEngineFunction"))
         self.record(outcome, [slow, fast], [None, fast_tx])
         warnings = [
@@ -217,7 +216,9 @@ class Runner:
         for logical_id in scenario.functions:
             force_cold_start(lambda_client, self.name(logical_id))
         calls, transactions, details, seen = [], [], [], True
-        for logical_id, request in zip(scenario.functions, (scenario.antipattern, scenario.fix), strict=True):
+        for logical_id, request in zip(
+            scenario.functions, (scenario.antipattern, scenario.fixed), strict=True
+        ):
             first, second = call(self.deployment.api_url, request), call(self.deployment.api_url, request)
             cold = self.viewer.transaction(first.trace_id, self.name(logical_id))
             warm = self.viewer.transaction(second.trace_id, self.name(logical_id))
@@ -246,7 +247,7 @@ class Runner:
         data = _data(slow_tx)
         seen = (
             stages == ("COLLSCAN", "IXSCAN")
-            and data.get("analytics.days_processed") == int(days)
+            and data.get("analytics.days_processed") == int(str(days))
             and data.get("analytics.total_games", 0) > 0
             and _tags(slow_tx).get("performance.issue") == "missing_index"
             and slow.body == fast.body
@@ -273,7 +274,7 @@ class Runner:
                 killed = attempt
                 break
             sizes.append(float(attempt.headers.get("X-Memory-Mb", 0)))
-        fixes = [call(self.deployment.api_url, scenario.fix) for _ in range(3)]
+        fixes = [call(self.deployment.api_url, scenario.fixed) for _ in range(3)]
         bounded = [float(f.headers.get("X-Memory-Mb", 0)) for f in fixes]
         # the kill of that very call: a line logged after it started, naming a request that started then
         kill_logged = bool(killed) and self._log_has(
@@ -291,14 +292,14 @@ class Runner:
         return seen, f"rss {sizes[:1] + sizes[-1:]} MB over {len(sizes)} calls then killed: {kill_logged}"
 
     def check_connection_churn(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
-        call(self.deployment.api_url, scenario.fix)  # warm the pooled client
-        with MongoClient(self.settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000) as server:
+        call(self.deployment.api_url, scenario.fixed)  # warm the pooled client
+        with mongo_client(self.settings.effective_mongodb_uri) as server:
             connections_opened(server)  # our own connections are open from here on
             counted = connections_opened(server)
             slow = call(self.deployment.api_url, scenario.antipattern)
             slow_opened = connections_opened(server) - counted
             counted = connections_opened(server)
-            fast = call(self.deployment.api_url, scenario.fix)
+            fast = call(self.deployment.api_url, scenario.fixed)
             fast_opened = connections_opened(server) - counted
         function = self.name(scenario.functions[0])
         slow_tx = self.viewer.transaction(slow.trace_id, function)

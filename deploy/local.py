@@ -21,7 +21,7 @@ from deploy.seed import SeedSize, seed
 from deploy.settings import DeploySettings
 from localcloud import aws
 from localcloud.processes import ServiceError
-from localcloud.services import all_services, cors_allows
+from localcloud.services import all_services, cors_allows, mongo_client
 from localcloud.settings import Settings
 
 
@@ -222,10 +222,9 @@ def deploy_stack(
 
 
 def seed_database(settings: Settings, size: SeedSize, log: Callable[[str], None]) -> None:
-    from pymongo import MongoClient
 
     try:
-        with MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000) as client:
+        with mongo_client(settings.effective_mongodb_uri) as client:
             seed(client[database_name()], size, log=lambda m: log(f"    {m}"))
     except Exception as error:
         raise StepFailedError("seed", str(error), str(settings.local_dir / "run" / "mongo.log")) from None

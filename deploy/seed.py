@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pymongo import MongoClient
 from pymongo.database import Database
 
 from deploy.settings import DeploySettings
+from localcloud.services import mongo_client
 from localcloud.settings import Settings
 from slot_common.data_model import GAME_HISTORY, GAMES, START_BALANCE, USERS, ensure_indexes
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history-per-user", type=int, default=SeedSize.history_per_user)
     parser.add_argument("--games", type=int, default=SeedSize.games)
     args = parser.parse_args(argv)
-    client = MongoClient(args.uri or Settings.from_env().effective_mongodb_uri, serverSelectionTimeoutMS=5000)
+    client = mongo_client(args.uri or Settings.from_env().effective_mongodb_uri)
     try:
         seed(client[args.database], SeedSize(args.users, args.history_per_user, args.games))
     finally:

@@ -86,7 +86,7 @@ def median(values: list[float]) -> float:
 def report_numbers(log_result: str) -> dict[str, float]:
     """Duration, Init Duration and Max Memory Used of the REPORT line in an Invoke's LogResult."""
     fields = report.report_fields(base64.b64decode(log_result).decode(errors="replace"))
-    numbers = {
+    numbers: dict[str, float] = {
         key: report.milliseconds(fields[key]) for key in ("Duration", "Init Duration") if key in fields
     }
     if "Max Memory Used" in fields:
@@ -296,11 +296,11 @@ class Bench:
             if scenario.id not in repeat:
                 continue
             samples: dict[str, list[float]] = {"antipattern": [], "fix": []}
-            call(self.deployment.api_url, scenario.fix)  # warm both
+            call(self.deployment.api_url, scenario.fixed)  # warm both
             call(self.deployment.api_url, scenario.antipattern)
             for _ in range(repeat[scenario.id]):
                 samples["antipattern"].append(call(self.deployment.api_url, scenario.antipattern).duration_ms)
-                samples["fix"].append(call(self.deployment.api_url, scenario.fix).duration_ms)
+                samples["fix"].append(call(self.deployment.api_url, scenario.fixed).duration_ms)
             pairs[scenario.id] = samples
             self.log(
                 f"bench: {scenario.id}: {median(samples['antipattern'])} vs {median(samples['fix'])} ms "

@@ -26,11 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pymongo import MongoClient
-
 from deploy.local import Deployment, database_name, describe_deployment
 from localcloud import census, http
 from localcloud.processes import read_pid_file
+from localcloud.services import mongo_client
 from localcloud.settings import Settings
 from slot_common.data_model import GAME_HISTORY, GAMES, IDEMPOTENCY, USERS
 
@@ -216,7 +215,7 @@ def run_load(
     settle_seconds: float = 150.0,
 ) -> LoadReport:
     players = [f"user_{number}" for number in range(1, users + 1)]
-    client = MongoClient(settings.effective_mongodb_uri, serverSelectionTimeoutMS=5000)
+    client = mongo_client(settings.effective_mongodb_uri)
     db = client[database or database_name()]
     play(deployment.api_url, players[0], bet, retries)  # one warm runtime per function: "idle"
     start = {u["_id"]: u["balance"] for u in db[USERS].find({"_id": {"$in": players}}, {"balance": 1})}

@@ -54,12 +54,16 @@ export function newKey() {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function callOnce(config, request, { key = newKey(), retries = SPIN_RETRIES, onRetry = () => {} } = {}) {
+export async function callOnce(
+  config,
+  request,
+  { key = newKey(), retries = SPIN_RETRIES, onRetry = () => {} } = {},
+) {
   const started = performance.now();
   let result = null;
   let failure = null;
   let attempts = 0;
-  for (; attempts <= retries; ) {
+  for (; attempts <= retries;) {
     attempts += 1;
     try {
       result = await call(config, { ...request, headers: { "Idempotency-Key": key } });
@@ -70,7 +74,9 @@ export async function callOnce(config, request, { key = newKey(), retries = SPIN
     }
     if (result && !RETRYABLE.has(result.status)) break;
     if (attempts > retries) break;
-    const wait = result?.retryAfter ? Math.min(result.retryAfter, 20) * 1000 : 500 * 2 ** (attempts - 1) * (0.5 + Math.random());
+    const wait = result?.retryAfter
+      ? Math.min(result.retryAfter, 20) * 1000
+      : 500 * 2 ** (attempts - 1) * (0.5 + Math.random());
     onRetry(attempts, wait, result, failure);
     await sleep(wait);
   }
@@ -88,7 +94,9 @@ export async function callOnce(config, request, { key = newKey(), retries = SPIN
 export function errorText(result) {
   if (result.ok) return "";
   if (result.body && typeof result.body === "object") {
-    return result.body.error || result.body.errorMessage || result.body.message || JSON.stringify(result.body);
+    return (
+      result.body.error || result.body.errorMessage || result.body.message || JSON.stringify(result.body)
+    );
   }
   return String(result.body || `HTTP ${result.status}`);
 }

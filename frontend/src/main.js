@@ -40,7 +40,10 @@ function renderResult(pane, result, traceId, error) {
   pane.replaceChildren();
   pane.classList.toggle("failed", Boolean(error) || (result && !result.ok));
   const facts = element("dl", { class: "facts" });
-  const fact = (label, value) => value !== null && value !== undefined && facts.append(element("dt", { text: label }), element("dd", { text: String(value) }));
+  const fact = (label, value) =>
+    value !== null &&
+    value !== undefined &&
+    facts.append(element("dt", { text: label }), element("dd", { text: String(value) }));
   if (result) {
     fact("Status", result.status);
     fact("Duration", formatMs(result.durationMs));
@@ -61,7 +64,14 @@ function renderResult(pane, result, traceId, error) {
   if (message) pane.append(element("p", { class: "error", role: "alert", text: message }));
   if (result) {
     const json = typeof result.body === "string" ? result.body : JSON.stringify(result.body, null, 2);
-    pane.append(element("details", {}, element("summary", { text: "Response" }), element("pre", { text: json.slice(0, 4000) })));
+    pane.append(
+      element(
+        "details",
+        {},
+        element("summary", { text: "Response" }),
+        element("pre", { text: json.slice(0, 4000) }),
+      ),
+    );
   }
   pane.dataset.traceId = traceId || "";
   pane.dataset.status = result ? String(result.status) : "error";
@@ -89,14 +99,26 @@ function scenarioCard(scenario) {
   for (const side of ["antipattern", "fix"]) {
     const variant = scenario[side];
     const id = `${scenario.id}-${side}`;
-    const pane = element("div", { class: `result ${side}`, id: `${id}-result`, "aria-live": "polite" }, element("p", { class: "hint", text: "Not run yet." }));
+    const pane = element(
+      "div",
+      { class: `result ${side}`, id: `${id}-result`, "aria-live": "polite" },
+      element("p", { class: "hint", text: "Not run yet." }),
+    );
     panes[side] = pane;
-    const button = element("button", { type: "button", id: `${id}-button`, class: side, "data-scenario": scenario.id, "data-side": side, text: variant.label });
+    const button = element("button", {
+      type: "button",
+      id: `${id}-button`,
+      class: side,
+      "data-scenario": scenario.id,
+      "data-side": side,
+      text: variant.label,
+    });
     button.addEventListener("click", async () => {
       pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
       try {
         const request = requestFor(variant, context());
-        const send = () => (scenario.spins ? callOnce(config, request, { retries: scenario.retries }) : call(config, request));
+        const send = () =>
+          scenario.spins ? callOnce(config, request, { retries: scenario.retries }) : call(config, request);
         const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
         card.results[side] = result;
         renderResult(pane, result, traceId);
@@ -108,7 +130,14 @@ function scenarioCard(scenario) {
       renderComparison(card);
     });
     buttons.append(button);
-    columns.append(element("section", { "aria-label": `${variant.label} result` }, element("h4", { text: side === "fix" ? "Fix" : "Anti-pattern" }), pane));
+    columns.append(
+      element(
+        "section",
+        { "aria-label": `${variant.label} result` },
+        element("h4", { text: side === "fix" ? "Fix" : "Anti-pattern" }),
+        pane,
+      ),
+    );
   }
   card.node = element(
     "article",
@@ -125,8 +154,18 @@ function scenarioCard(scenario) {
 }
 
 function cascadeCard(cascade) {
-  const pane = element("div", { class: "result", id: "cascade-result", "aria-live": "polite" }, element("p", { class: "hint", text: "Not run yet." }));
-  const button = element("button", { type: "button", id: "cascade-button", class: "antipattern", "data-scenario": "cascade", text: cascade.antipattern.label });
+  const pane = element(
+    "div",
+    { class: "result", id: "cascade-result", "aria-live": "polite" },
+    element("p", { class: "hint", text: "Not run yet." }),
+  );
+  const button = element("button", {
+    type: "button",
+    id: "cascade-button",
+    class: "antipattern",
+    "data-scenario": "cascade",
+    text: cascade.antipattern.label,
+  });
   button.addEventListener("click", async () => {
     pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
     try {
@@ -136,8 +175,17 @@ function cascadeCard(cascade) {
         for (const step of reads) done.push(await call(config, step));
         return done;
       });
-      const total = { ...results[results.length - 1], durationMs: results.reduce((sum, r) => sum + r.durationMs, 0), ok: results.every((r) => r.ok) };
-      total.body = results.map((r) => ({ request: `${r.method} ${r.path}`, status: r.status, duration: formatMs(r.durationMs), body: r.body }));
+      const total = {
+        ...results[results.length - 1],
+        durationMs: results.reduce((sum, r) => sum + r.durationMs, 0),
+        ok: results.every((r) => r.ok),
+      };
+      total.body = results.map((r) => ({
+        request: `${r.method} ${r.path}`,
+        status: r.status,
+        duration: formatMs(r.durationMs),
+        body: r.body,
+      }));
       renderResult(pane, total, traceId);
       refreshBalance();
     } catch (error) {
@@ -169,13 +217,23 @@ async function refreshBalance() {
 
 function showSpinTrace(traceId) {
   if (!traceId) return;
-  $("#spin-trace").replaceChildren(element("code", { text: traceId }), ...traceLinks(config, traceId).map((l) => element("a", { href: l.href, target: "_blank", rel: "noopener", text: ` ${l.label}` })));
+  $("#spin-trace").replaceChildren(
+    element("code", { text: traceId }),
+    ...traceLinks(config, traceId).map((l) =>
+      element("a", { href: l.href, target: "_blank", rel: "noopener", text: ` ${l.label}` }),
+    ),
+  );
 }
 
 function outcomeUnknown(error, request) {
   const outcome = $("#outcome");
   outcome.className = "error";
-  const check = element("button", { type: "button", id: "check-spin", class: "check", text: "Check outcome" });
+  const check = element("button", {
+    type: "button",
+    id: "check-spin",
+    class: "check",
+    text: "Check outcome",
+  });
   check.addEventListener("click", () => spin({ key: error.key, request }));
   outcome.replaceChildren(element("span", { text: `${error.message} ` }), check);
   refreshBalance();
@@ -184,7 +242,11 @@ function outcomeUnknown(error, request) {
 async function spin({ key, request } = {}) {
   const button = $("#spin");
   const outcome = $("#outcome");
-  const sent = request || { method: "POST", path: "/api/v1/spin", body: { user_id: context().user, bet: context().bet } };
+  const sent = request || {
+    method: "POST",
+    path: "/api/v1/spin",
+    body: { user_id: context().user, bet: context().bet },
+  };
   outcome.className = "";
   outcome.textContent = key ? "Checking with the same key..." : "Spinning...";
   const onRetry = (attempt, wait) => {
@@ -204,8 +266,11 @@ async function spin({ key, request } = {}) {
       reels[index].dataset.symbol = symbol;
     });
     outcome.className = result.body.win ? "win" : "";
-    outcome.textContent = result.body.win ? `Win! ${result.body.multiplier}x pays ${result.body.payout}` : "No win this time.";
-    if (result.attempts > 1 || result.replayed) outcome.textContent += ` (settled after ${result.attempts} ${result.attempts === 1 ? "try" : "tries"}${result.replayed ? ", the stored result" : ""})`;
+    outcome.textContent = result.body.win
+      ? `Win! ${result.body.multiplier}x pays ${result.body.payout}`
+      : "No win this time.";
+    if (result.attempts > 1 || result.replayed)
+      outcome.textContent += ` (settled after ${result.attempts} ${result.attempts === 1 ? "try" : "tries"}${result.replayed ? ", the stored result" : ""})`;
     $("#balance").textContent = String(result.body.balance);
   } catch (error) {
     showSpinTrace(error.traceId);
@@ -220,7 +285,9 @@ async function explain() {
   const button = $("#explain-button");
   const target = $("#explain-result");
   try {
-    const [result, traceId] = await runTraced(button, "Explain daily stats", () => call(config, { method: "GET", path: `/api/v1/analytics/daily-stats/explain?days=${context().days}` }));
+    const [result, traceId] = await runTraced(button, "Explain daily stats", () =>
+      call(config, { method: "GET", path: `/api/v1/analytics/daily-stats/explain?days=${context().days}` }),
+    );
     target.replaceChildren();
     if (!result.ok) {
       target.append(element("p", { class: "error", role: "alert", text: errorText(result) }));
@@ -234,8 +301,20 @@ async function explain() {
           { class: `plan ${side}`, "aria-label": `${side} plan` },
           element("h4", { text: side === "antipattern" ? "Anti-pattern pipeline" : "Fixed pipeline" }),
           element("p", { class: "stage", "data-stage": plan.stage, text: plan.stage }),
-          element("p", { text: plan.stage === "COLLSCAN" ? "Reads every game in the collection." : "Walks the timestamp index for the requested days only." }),
-          element("details", {}, element("summary", { text: "Pipeline and winning plan" }), element("pre", { text: JSON.stringify({ pipeline: plan.pipeline, winningPlan: plan.winning_plan }, null, 2) })),
+          element("p", {
+            text:
+              plan.stage === "COLLSCAN"
+                ? "Reads every game in the collection."
+                : "Walks the timestamp index for the requested days only.",
+          }),
+          element(
+            "details",
+            {},
+            element("summary", { text: "Pipeline and winning plan" }),
+            element("pre", {
+              text: JSON.stringify({ pipeline: plan.pipeline, winningPlan: plan.winning_plan }, null, 2),
+            }),
+          ),
         ),
       );
     }
@@ -247,7 +326,13 @@ async function explain() {
 
 function main() {
   if (!config || !config.apiUrl) {
-    document.body.prepend(element("p", { class: "error", role: "alert", text: "config.js is missing: deploy with `make deploy-local`." }));
+    document.body.prepend(
+      element("p", {
+        class: "error",
+        role: "alert",
+        text: "config.js is missing: deploy with `make deploy-local`.",
+      }),
+    );
     return;
   }
   initTracing(config);

@@ -45,7 +45,10 @@ export async function inTrace(name, work) {
 export function traceLinks(config, traceId) {
   const links = [{ label: "Spotlight", href: `${config.spotlightUrl}/telemetry/traces/${traceId}` }];
   if (config.sentryDsn && config.sentryOrgUrl) {
-    links.push({ label: "Sentry", href: `${config.sentryOrgUrl.replace(/\/$/, "")}/performance/trace/${traceId}/` });
+    links.push({
+      label: "Sentry",
+      href: `${config.sentryOrgUrl.replace(/\/$/, "")}/performance/trace/${traceId}/`,
+    });
   }
   return links;
 }

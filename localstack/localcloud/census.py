@@ -59,7 +59,8 @@ def lambda_runtimes(state_dir: Path) -> list[int]:
 
 
 def take(state_dir: Path, localstack_pid: int | None) -> Census:
-    accounted, orphans = [], []
+    accounted: list[int] = []
+    orphans: list[int] = []
     for pid in lambda_runtimes(state_dir):
         below = procfs.descends_from(pid, localstack_pid) if localstack_pid else False
         if below is None:  # ended while we looked

@@ -102,7 +102,7 @@ class ManagedProcess:
             raise
         return "started"
 
-    def _wait_ready(self, process: subprocess.Popen | None) -> None:
+    def _wait_ready(self, process: subprocess.Popen[bytes] | None) -> None:
         deadline = time.monotonic() + self.start_timeout
         while not self.ready():
             exited = process.poll() if process else (None if self.pid() else "?")

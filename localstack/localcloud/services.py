@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from localcloud import http
 from localcloud.processes import ManagedProcess, read_pid_file, stop_pid
@@ -15,7 +16,7 @@ SPOTLIGHT_DIR = PROJECT_ROOT / "localstack" / "spotlight"
 
 
 def http_answers(url: str, expect: bytes | None = None) -> bool:
-    return http.answers(url, expect)
+    return bool(http.answers(url, expect))
 
 
 def cors_allows(url: str, origin: str) -> bool:
@@ -29,11 +30,20 @@ def cors_allows(url: str, origin: str) -> bool:
     return reply.status < 400 and reply.headers.get("Access-Control-Allow-Origin") in (origin, "*")
 
 
-def mongo_answers(uri: str) -> bool:
+def mongo_client(uri: str, timeout_ms: int = 5000) -> Any:
+    """The tools' MongoDB client (the functions have their own factory in slot_common.mongo)."""
     from pymongo import MongoClient
+
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms
+    )
+    return client
+
+
+def mongo_answers(uri: str) -> bool:
     from pymongo.errors import PyMongoError
 
-    client = MongoClient(uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500)
+    client = mongo_client(uri, timeout_ms=500)
     try:
         client.admin.command("ping")
         return True

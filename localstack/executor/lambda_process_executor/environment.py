@@ -5,6 +5,7 @@ Standard library only: LocalStack's executor and ``make invoke`` both use it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 # LocalStack's own plumbing between it and its init: the function never sees these on AWS.
@@ -35,7 +36,7 @@ def python_tag(runtime: str) -> str:
 
 
 def function_environment(
-    env_vars: dict[str, object],
+    env_vars: Mapping[str, object],
     *,
     runtime: str,
     runtime_python: str,

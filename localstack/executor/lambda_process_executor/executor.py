@@ -20,7 +20,9 @@ import threading
 import time
 from pathlib import Path
 
-from localstack import config
+# LocalStack is installed in its own environment, not the dev one (where mypy would see this
+# repository's localstack/ folder instead)
+from localstack import config  # type: ignore[attr-defined]
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
@@ -182,9 +184,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
 
     def _capacity_exhausted(self, request_id: str, pool: RuntimePool) -> InvocationResult:
         limits = pool.settings
+        timeout = self.spec.timeout_seconds if self.spec else 0.0
         message = (
             f"RequestId: {request_id} Error: no execution environment of this function became free "
-            f"within its Timeout ({self.spec.timeout_seconds:g} s); the local cloud runs at most "
+            f"within its Timeout ({timeout:g} s); the local cloud runs at most "
             f"{limits.max_per_function} per function and {limits.max_total} in all "
             "(LOCAL_LAMBDA_MAX_PER_FUNCTION, LOCAL_LAMBDA_MAX_TOTAL; docs/capacity.md)"
         )

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from lambda_process_executor import procfs
 from lambda_process_executor.environment import function_environment
@@ -103,16 +104,18 @@ class _Spawner:
     """
 
     def __init__(self) -> None:
-        self._requests: queue.Queue[tuple[list[str], dict, Future]] = queue.Queue()
+        self._requests: queue.Queue[tuple[list[str], dict[str, Any], Future[subprocess.Popen[bytes]]]] = (
+            queue.Queue()
+        )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def popen(self, argv: list[str], **kwargs: object) -> subprocess.Popen:
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen[bytes]:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._serve, name="lambda-spawner", daemon=True)
                 self._thread.start()
-        future: Future = Future()
+        future: Future[subprocess.Popen[bytes]] = Future()
         self._requests.put((["setpriv", "--pdeathsig", "KILL", "--", *argv], kwargs, future))
         return future.result()
 
@@ -137,7 +140,7 @@ class RuntimeProcess:
         self.runtime_id = runtime_id
         self.log_path = env_dir / "function.log"
         (env_dir / "tmp").mkdir(parents=True, exist_ok=True)
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self.ready = threading.Event()
         self.init_error: bytes | None = None
         self.init_duration_ms: float | None = None
@@ -217,7 +220,7 @@ class RuntimeProcess:
         return self.peak_kb
 
     def rss_kb(self) -> int:
-        return procfs.memory_kb(self.process.pid)[0] if self.alive() else 0
+        return procfs.memory_kb(self.process.pid)[0] if self.process is not None and self.alive() else 0
 
     def _exit_reason(self) -> str:
         code = self.process.poll() if self.process else None

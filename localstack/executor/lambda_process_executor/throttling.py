@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 LOG = logging.getLogger(__name__)
 THROTTLED = "TooManyRequestsException"
@@ -34,7 +35,7 @@ def answer_throttles_with_500() -> bool:
         return True
 
     @functools.wraps(original)
-    def invoke(self, context):
+    def invoke(self: Any, context: Any) -> Any:
         try:
             return original(self, context)
         except IntegrationFailureError as failure:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.database import Database
 
@@ -37,6 +39,6 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def ensure_indexes(db: Database) -> None:
+def ensure_indexes(db: Database[Any]) -> None:
     for collection, indexes in INDEXES.items():
         db[collection].create_indexes(indexes)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
-from chalice import BadRequestError, Chalice, Response
+from chalice.app import BadRequestError, Chalice, Request, Response
 
 
 class Mode(StrEnum):
@@ -12,8 +14,17 @@ class Mode(StrEnum):
     OPTIMIZED = "optimized"
 
 
+def current_request(app: Chalice) -> Request:
+    """The request being handled (Chalice sets it for every view it calls)."""
+    request = app.current_request
+    if request is None:
+        raise RuntimeError("no request is being handled")
+    return request
+
+
 def requested_mode(app: Chalice, default: Mode = Mode.ANTIPATTERN) -> Mode:
-    raw = (app.current_request.query_params or {}).get("mode")
+    params: Mapping[str, str] = current_request(app).query_params or {}
+    raw = params.get("mode")
     if raw is None:
         return default
     try:
@@ -23,10 +34,10 @@ def requested_mode(app: Chalice, default: Mode = Mode.ANTIPATTERN) -> Mode:
 
 
 def scenario_response(
-    body: dict, *, scenario: str, mode: Mode, db_queries: int | None = None, status: int = 200
+    body: dict[str, Any], *, scenario: str, mode: Mode, db_queries: int | None = None, status: int = 200
 ) -> Response:
     """The body is the same in both modes; what differs travels in headers."""
-    headers = {"X-Scenario": scenario, "X-Mode": mode.value}
+    headers: dict[str, str | list[str]] = {"X-Scenario": scenario, "X-Mode": mode.value}
     if db_queries is not None:
         headers["X-Db-Queries"] = str(db_queries)
     return Response(body=body, status_code=status, headers=headers)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from pymongo import MongoClient, monitoring
 from pymongo.database import Database
@@ -66,7 +67,7 @@ def single_server(uri: str) -> bool:
     return "," not in hosts
 
 
-def new_client() -> MongoClient:
+def new_client() -> MongoClient[Any]:
     """A fresh client with its own pool; connects lazily on the first command.
 
     A single server gets a direct connection: otherwise a server that answers as a replica
@@ -74,10 +75,9 @@ def new_client() -> MongoClient:
     heals, and the function would need a new environment to reach the database again.
     """
     config = settings()
-    options = {"directConnection": True} if single_server(config.mongodb_uri) else {}
     return MongoClient(
         config.mongodb_uri,
-        **options,
+        directConnection=single_server(config.mongodb_uri),
         serverSelectionTimeoutMS=config.mongo_timeout_ms,
         connectTimeoutMS=config.mongo_timeout_ms,
         socketTimeoutMS=max(config.mongo_timeout_ms, 60_000),
@@ -87,10 +87,10 @@ def new_client() -> MongoClient:
 
 
 @cache
-def shared_client() -> MongoClient:
+def shared_client() -> MongoClient[Any]:
     """One client per execution environment, reused by every warm invocation."""
     return new_client()
 
 
-def database(client: MongoClient | None = None) -> Database:
+def database(client: MongoClient[Any] | None = None) -> Database[Any]:
     return (client or shared_client())[settings().mongodb_database]

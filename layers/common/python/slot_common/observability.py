@@ -13,7 +13,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from slot_common.settings import settings
 
@@ -80,7 +80,9 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
         # send_default_pii): no player data leaves, and repeated queries read the same, as
         # Sentry's N+1 detector groups them
         data_collection={"database_query_data": False, "user_info": False},
-        _experiments=_transport_options(config.sentry_compression_level, local=not config.sentry_dsn),
+        _experiments=cast(
+            Any, _transport_options(config.sentry_compression_level, local=not config.sentry_dsn)
+        ),
     )
     _sentry = sentry_sdk
     return True

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Response
+from chalice.app import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Response
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
+from slot_common.modes import current_request
 from slot_common.observability import capture_exception, mark_invocation
 from slot_common.settings import settings
 
@@ -104,7 +105,7 @@ class ServiceApp(Chalice):
 
 def json_body(app: Chalice, required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The request's JSON object, or a 400 that says what is wrong with it."""
-    request = app.current_request
+    request = current_request(app)
     content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise BadRequestError("Content-Type must be application/json")
@@ -132,7 +133,8 @@ def positive_int(value: Any, name: str, maximum: int | None = None) -> int:
 
 
 def query_int(app: Chalice, name: str, default: int, low: int, high: int) -> int:
-    raw = (app.current_request.query_params or {}).get(name)
+    params: Mapping[str, str] = current_request(app).query_params or {}
+    raw = params.get(name)
     if raw is None:
         return default
     try:
