@@ -85,7 +85,7 @@ class Scenario:
     antipattern: Request
     fix: Request | None
     functions: tuple[str, ...]  # the template logical ids whose transactions count
-    sentry: Verdict  # what Sentry creates, by its own rules (deploy/sentry_rules.py)
+    sentry: Verdict  # what Sentry creates, by its own rules (demo/sentry_rules.py)
     spins: bool = False  # moves money: one Idempotency-Key per click
     retries: int = 3  # retries of a spin with its key (0: the failure is the point)
 

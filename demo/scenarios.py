@@ -47,7 +47,7 @@ class Outcome:
     duration_ms: list[float] = field(default_factory=list)
     db_spans: list[int | None] = field(default_factory=list)
     speedup: float | None = None
-    sentry: str = ""  # what Sentry will create, by its own rules (deploy/sentry_rules.py)
+    sentry: str = ""  # what Sentry will create, by its own rules (demo/sentry_rules.py)
     issue_after_runs: int | None = None
 
 

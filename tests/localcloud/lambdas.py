@@ -98,3 +98,21 @@ def report_fields(log_tail: str) -> dict[str, str]:
     fields = parse_report(log_tail)
     assert fields, f"no REPORT line in:\n{log_tail}"
     return fields
+
+
+def proxy_api(apigw: Any, name: str, function_arn: str, stage: str = "test") -> str:
+    """A REST API whose every path goes to ``function_arn`` (AWS_PROXY); returns its id."""
+    api_id = apigw.create_rest_api(name=name)["id"]
+    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
+    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
+    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
+    apigw.put_integration(
+        restApiId=api_id,
+        resourceId=resource,
+        httpMethod="ANY",
+        type="AWS_PROXY",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function_arn}/invocations",
+    )
+    apigw.create_deployment(restApiId=api_id, stageName=stage)
+    return api_id

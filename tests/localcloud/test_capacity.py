@@ -30,7 +30,14 @@ from localcloud import census
 from localcloud.aws import client
 from localcloud.services import localstack
 from localcloud.settings import PROJECT_ROOT, Settings
-from tests.localcloud.lambdas import deploy_function, function_zip, helper_layer_zip, invoke, publish_layer
+from tests.localcloud.lambdas import (
+    deploy_function,
+    function_zip,
+    helper_layer_zip,
+    invoke,
+    proxy_api,
+    publish_layer,
+)
 
 pytestmark = pytest.mark.localstack
 
@@ -279,21 +286,9 @@ def test_throttle_mode_refuses_excess_invokes_as_aws_does(throttled_cloud):
 
     arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     apigw = client(throttled_cloud, "apigateway")
-    api_id = apigw.create_rest_api(name=name)["id"]
-    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
-    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
-    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
-    apigw.put_integration(
-        restApiId=api_id,
-        resourceId=resource,
-        httpMethod="ANY",
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
-    )
     lambda_client.update_function_configuration(FunctionName=name, Handler="probe.api_handler")
     lambda_client.get_waiter("function_updated_v2").wait(FunctionName=name)
-    apigw.create_deployment(restApiId=api_id, stageName="test")
+    api_id = proxy_api(apigw, name, arn)
     url = f"{throttled_cloud.localstack_url}/_aws/execute-api/{api_id}/test/busy?busy=1.5"
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: _get(url), range(6)))

@@ -19,6 +19,7 @@ from tests.localcloud.lambdas import (
     function_zip,
     helper_layer_zip,
     invoke,
+    proxy_api,
     publish_layer,
     report_fields,
     sentry_layer_zip,
@@ -228,19 +229,7 @@ def test_api_gateway_proxy_integration_invokes_the_function(lambda_client, helpe
         lambda_client, name, "probe.api_handler", function_zip("probe"), layers=[helper_layer]
     )
     apigw = client(localstack_server, "apigateway")
-    api_id = apigw.create_rest_api(name=name)["id"]
-    root = apigw.get_resources(restApiId=api_id)["items"][0]["id"]
-    resource = apigw.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
-    apigw.put_method(restApiId=api_id, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
-    apigw.put_integration(
-        restApiId=api_id,
-        resourceId=resource,
-        httpMethod="ANY",
-        type="AWS_PROXY",
-        integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{arn}/invocations",
-    )
-    apigw.create_deployment(restApiId=api_id, stageName="test")
+    api_id = proxy_api(apigw, name, arn)
     url = f"{localstack_server.localstack_url}/_aws/execute-api/{api_id}/test/hello/world"
     status, body = _http_get(url)
     assert status == 200
