@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local invoke logs page build seed validate scenarios bench load
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -81,6 +81,12 @@ status: ## show what runs, where, and the log files
 # --- the product on the local cloud ------------------------------------------------------
 deploy-local: envs page ## everything: services, build, stack, seed data, page; prints the URLs
 	$(PY) -m deploy.local deploy
+
+deploy-aws: envs page ## the product on a real AWS account with the SAM CLI (needs MONGODB_URI and AWS credentials)
+	$(PY) -m deploy.aws deploy
+
+destroy-aws: $(VENV)/.installed ## delete the AWS stack (and empty its page bucket)
+	$(PY) -m deploy.aws destroy
 
 destroy-local: $(VENV)/.installed ## delete the stack (and the page and artifact buckets)
 	$(PY) -m deploy.local destroy

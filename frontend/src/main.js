@@ -338,7 +338,7 @@ function main() {
   initTracing(config);
   const users = $("#user");
   for (const user of config.users) users.append(element("option", { value: user, text: user }));
-  $("#viewer-link").href = config.spotlightUrl;
+  $("#viewer-link").href = config.spotlightUrl || config.sentryOrgUrl || "#";
   $("#api-url").textContent = config.apiUrl;
   $("#spin").addEventListener("click", () => spin());
   users.addEventListener("change", refreshBalance);

@@ -11,8 +11,9 @@ export function spotlightDsn(spotlightUrl) {
 }
 
 export function initTracing(config) {
+  if (!config.sentryDsn && !config.spotlightUrl) return; // on AWS without a DSN: no tracing
   const integrations = [Sentry.browserTracingIntegration({ instrumentNavigation: false })];
-  if (config.sentryDsn) {
+  if (config.sentryDsn && config.spotlightUrl) {
     integrations.push(Sentry.spotlightBrowserIntegration({ sidecarUrl: `${config.spotlightUrl}/stream` }));
   }
   Sentry.init({
@@ -43,7 +44,9 @@ export async function inTrace(name, work) {
 }
 
 export function traceLinks(config, traceId) {
-  const links = [{ label: "Spotlight", href: `${config.spotlightUrl}/telemetry/traces/${traceId}` }];
+  const links = config.spotlightUrl
+    ? [{ label: "Spotlight", href: `${config.spotlightUrl}/telemetry/traces/${traceId}` }]
+    : [];
   if (config.sentryDsn && config.sentryOrgUrl) {
     links.push({
       label: "Sentry",

@@ -1,0 +1,94 @@
+"""`make deploy-aws` end to end, on the test LocalStack instead of AWS (AWS_ENDPOINT_URL):
+the SAM CLI builds and deploys the template, the page and its config are uploaded, the given
+MongoDB is seeded, the routes answer, and `make destroy-aws` removes it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from localcloud import aws, http
+from tests.conftest import TEST_SETTINGS
+
+pytestmark = pytest.mark.localstack
+PROJECT = TEST_SETTINGS.tools_dir.parent
+
+
+def run_aws(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.aws", command],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def aws_env(localstack_server, mongo_server) -> dict[str, str]:
+    return {
+        key: value for key, value in os.environ.items() if not key.startswith(("SENTRY_", "MONGODB_", "AWS_"))
+    } | {
+        "AWS_ENDPOINT_URL": localstack_server.localstack_url,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": localstack_server.region,
+        "STACK_NAME": f"aws-{uuid.uuid4().hex[:6]}",
+        "MONGODB_URI": mongo_server,
+        "MONGODB_DATABASE": f"aws_{uuid.uuid4().hex[:8]}",
+    }
+
+
+def test_deploy_aws_refuses_without_a_mongodb_uri(aws_env):
+    result = run_aws("deploy", {k: v for k, v in aws_env.items() if k != "MONGODB_URI"})
+    assert result.returncode != 0 and "set MONGODB_URI" in result.stderr
+
+
+def test_deploy_aws_end_to_end_then_destroy(aws_env, localstack_server):
+    started = time.monotonic()
+    deployed = run_aws("deploy", aws_env)
+    assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+    fresh_s = time.monotonic() - started
+    for step in ("sam build", "sam deploy", "debug page", "seed data", "Sentry dashboard", "done"):
+        assert step in deployed.stdout, step
+    assert "skipped: set SENTRY_AUTH_TOKEN" in deployed.stdout
+    api = next(line.split()[-1] for line in deployed.stdout.splitlines() if line.strip().startswith("API"))
+
+    balance = http.request(f"{api}/api/v1/users/user_1/balance", timeout=60)
+    assert balance.status == 200 and balance.json()["balance"] >= 0, balance
+    dangerous = http.request(
+        f"{api}/api/v1/scenarios/timeout", "POST", b'{"user_id": "user_1", "bet": 1}',
+        {"Content-Type": "application/json"}, timeout=60,
+    )  # fmt: skip
+    assert dangerous.status == 403, "DangerousScenariosEnabled is false on AWS by default"
+
+    s3 = aws.client(localstack_server, "s3")
+    bucket = f"{aws_env['STACK_NAME']}-page"
+    config = s3.get_object(Bucket=bucket, Key="config.js")["Body"].read().decode()
+    page = json.loads(config.split("=", 1)[1].rstrip().rstrip(";"))
+    assert page["apiUrl"] == api and page["spotlightUrl"] == "" and page["scenarios"]
+    cloudformation = aws.client(localstack_server, "cloudformation")
+    parameters = {
+        p["ParameterKey"]: p.get("ParameterValue")
+        for p in cloudformation.describe_stacks(StackName=aws_env["STACK_NAME"])["Stacks"][0]["Parameters"]
+    }
+    assert parameters["MongoDbUri"] != aws_env["MONGODB_URI"], "the URI is a NoEcho parameter"
+
+    started = time.monotonic()
+    again = run_aws("deploy", aws_env)
+    assert again.returncode == 0, again.stderr[-2000:]
+    again_s = time.monotonic() - started
+    print(f"deploy-aws on LocalStack: fresh {fresh_s:.0f} s, again with no change {again_s:.0f} s")
+
+    destroyed = run_aws("destroy", aws_env)
+    assert destroyed.returncode == 0, destroyed.stderr[-2000:]
+    summaries = cloudformation.list_stacks()["StackSummaries"]
+    remaining = [
+        s["StackName"]
+        for s in summaries
+        if s["StackName"] == aws_env["STACK_NAME"] and s["StackStatus"] != "DELETE_COMPLETE"
+    ]
+    assert remaining == []
