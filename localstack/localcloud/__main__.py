@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 
@@ -12,7 +13,7 @@ from localcloud.settings import Settings
 
 ADDRESSES = {
     "localstack": lambda s: s.localstack_url,
-    "mongo": lambda s: s.effective_mongodb_uri,
+    "mongo": lambda s: re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", s.effective_mongodb_uri),
     "spotlight": lambda s: s.spotlight_url,
 }
 

@@ -61,6 +61,7 @@ class ManagedProcess:
     stop_timeout: float = 10.0
     after_stop: Callable[[], None] = field(default=lambda: None)
     explicit_hint: str = "see README, 'Local services'"  # how to use a server that is not ours
+    prepare: Callable[[], None] = field(default=lambda: None)  # runs before each start of ours
 
     @property
     def pid_path(self) -> Path:
@@ -84,6 +85,10 @@ class ManagedProcess:
                 f"stop that process, choose another port, or name it explicitly ({self.explicit_hint})"
             )
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.prepare()
+        except Exception as error:
+            raise ServiceError(f"{self.name}: preparing failed: {error}") from error
         with open(self.log_path, "ab") as log:
             process = subprocess.Popen(
                 self.command,

@@ -41,9 +41,13 @@ def mongo_client(uri: str, timeout_ms: int = 5000) -> Any:
 
 
 def mongo_answers(uri: str) -> bool:
+    """Whether a MongoDB answers at ``uri`` (False too while its TLS files do not exist yet)."""
     from pymongo.errors import PyMongoError
 
-    client = mongo_client(uri, timeout_ms=500)
+    try:
+        client = mongo_client(uri, timeout_ms=500)
+    except (PyMongoError, OSError):
+        return False
     try:
         client.admin.command("ping")
         return True
@@ -117,19 +121,28 @@ def stop_lambda_environments(settings: Settings) -> int:
 
 
 def mongo(settings: Settings) -> ManagedProcess:
+    """SecantusDB with SCRAM-SHA-256 and TLS; the user is provisioned before its first start."""
     data = settings.local_dir / "mongo" / "data"
     data.mkdir(parents=True, exist_ok=True)
+    security = settings.mongo_secrets
+    server = [
+        str(Path(sys.executable).parent / "secantusd-py"),
+        "--host", "127.0.0.1",
+        "--port", str(settings.mongo_port),
+        "--storage-path", str(data),
+        *security.server_arguments(),
+    ]  # fmt: skip
+    run_dir = settings.local_dir / "run"
+
+    def prepare() -> None:
+        security.ensure_files()
+        run_dir.mkdir(parents=True, exist_ok=True)
+        security.provision(server, settings.mongo_port, run_dir / "mongo.log")
+
     return ManagedProcess(
         name="mongo",
-        command=[
-            str(Path(sys.executable).parent / "secantusd-py"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.mongo_port),
-            "--storage-path",
-            str(data),
-        ],
+        command=[*server, "--auth"],
+        prepare=prepare,
         env=_base_env(),
         cwd=settings.local_dir,
         run_dir=settings.local_dir / "run",

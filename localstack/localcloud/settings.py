@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambda_process_executor.capacity import CapacitySettings
+from localcloud.mongo_security import MongoSecrets
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,5 +77,11 @@ class Settings:
         return (self.spotlight_endpoint or f"http://127.0.0.1:{self.spotlight_port}").rstrip("/")
 
     @property
+    def mongo_secrets(self) -> MongoSecrets:
+        """The local MongoDB's CA, certificates and credentials (made at the first `make up`)."""
+        return MongoSecrets(self.local_dir / "mongo" / "secrets")
+
+    @property
     def effective_mongodb_uri(self) -> str:
-        return self.mongodb_uri or f"mongodb://127.0.0.1:{self.mongo_port}/"
+        """MONGODB_URI, else the local server: with its credentials, over TLS."""
+        return self.mongodb_uri or self.mongo_secrets.uri(self.mongo_port)
