@@ -2,6 +2,7 @@
 import { call, callOnce, errorText } from "./api.js";
 import { cascadeRequests, requestFor } from "./scenarios.js";
 import { inTrace, initTracing, traceLinks } from "./tracing.js";
+import { drawTrace, followSpotlight, memoryChart, summarise, traceSeconds, waitForTrace } from "./traces.js";
 
 const config = window.SLOT_CONFIG;
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -58,6 +59,7 @@ function renderResult(pane, result, traceId, error) {
   for (const link of traceId ? traceLinks(config, traceId) : []) {
     trace.append(" ", element("a", { href: link.href, target: "_blank", rel: "noopener", text: link.label }));
   }
+  if (traceId) trace.append(" ", copyButton(traceId));
   facts.append(element("dt", { text: "Trace id" }), trace);
   pane.append(facts);
   const message = error ? error.message : errorText(result);
@@ -77,22 +79,106 @@ function renderResult(pane, result, traceId, error) {
   pane.dataset.status = result ? String(result.status) : "error";
 }
 
+// Spotlight's trace links land on its list (its UI cannot open one trace on a fresh load):
+// the id, copied, finds it through Spotlight's search box.
+function copyButton(traceId) {
+  const button = element("button", {
+    type: "button",
+    class: "copy",
+    text: "Copy id",
+    title: "Copy the trace id, then paste it into Spotlight's search",
+  });
+  button.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(traceId);
+      button.textContent = "Copied: paste it into Spotlight's search";
+    } catch {
+      button.textContent = `Copy failed: ${traceId}`;
+    }
+  });
+  return button;
+}
+
+// What each comparison is about: time alone is not the point everywhere.
+const COMPARISONS = {
+  "n-plus-one": (slow, fast) =>
+    `${slow.dbSpans} vs ${fast.dbSpans} db queries (${slow.repeats} identical in a row: the N+1)`,
+  "many-queries": (slow, fast) =>
+    `${slow.dbSpans} vs ${fast.dbSpans} round trips to MongoDB, counted from the spans`,
+  "connection-churn": (slow, fast) =>
+    `${slow.connections} vs ${fast.connections} connections opened (db.connection spans)`,
+  "cpu-spike": (slow, fast) => `${slow.cpuSpans} vs ${fast.cpuSpans} cpu.* spans`,
+  "cold-start": (slow, fast) =>
+    `Init Duration ${slow.initMs.map(Math.round).join(", ") || "none (warm)"} vs ${fast.initMs.map(Math.round).join(", ") || "none (warm)"} ms`,
+};
+
 function renderComparison(card) {
+  const target = $(".comparison", card.node);
   const slow = card.results.antipattern;
   const fast = card.results.fix;
-  const target = $(".comparison", card.node);
+  const id = card.scenario.id;
+  if (id === "timeout" && (card.failed.antipattern || (slow && !slow.ok))) {
+    const killedAfter = card.failed.antipattern ? card.failed.antipattern.durationMs : slow.durationMs;
+    const warned = card.traces.antipattern && summarise(card.traces.antipattern).timeoutWarning;
+    const fixed =
+      fast && fast.ok
+        ? `; the bounded work finished in ${formatMs(fast.durationMs)}`
+        : "; run the fix to compare";
+    target.textContent = `Killed after ${formatMs(killedAfter)} (the 15 s Timeout)${warned ? ", with the ServerlessTimeoutWarning" : ""}${fixed}`;
+    return;
+  }
+  if (id === "memory-leak") {
+    const series = card.memory;
+    const chart = memoryChart(series);
+    const last = (values) => (values.length ? `${values[values.length - 1]} MB` : "-");
+    target.replaceChildren(
+      element("span", {
+        text: `Memory per call: ${last(series.antipattern)} (leak, ${series.antipattern.length} calls) vs ${last(series.fix)} (bounded); click again to watch it climb to the kill`,
+      }),
+      chart,
+    );
+    return;
+  }
   if (!slow || !fast || !slow.ok || !fast.ok) {
     target.textContent = "Run both to compare.";
     return;
   }
-  const speedup = slow.durationMs / Math.max(fast.durationMs, 1);
-  let text = `Fix: ${formatMs(fast.durationMs)} vs ${formatMs(slow.durationMs)}, ${speedup.toFixed(1)}x faster`;
-  if (slow.dbQueries && fast.dbQueries) text += `; ${slow.dbQueries} vs ${fast.dbQueries} db queries`;
+  let text = `Time: ${formatMs(slow.durationMs)} vs ${formatMs(fast.durationMs)}`;
+  const traces = card.traces;
+  if (COMPARISONS[id] && traces.antipattern && traces.fix) {
+    text += `; ${COMPARISONS[id](summarise(traces.antipattern), summarise(traces.fix))}`;
+  } else if (slow.dbQueries && fast.dbQueries) {
+    text += `; ${slow.dbQueries} vs ${fast.dbQueries} db queries`;
+  }
   target.textContent = text;
 }
 
+// The waterfalls of both sides, on one time scale.
+function redrawTraces(card) {
+  const scale = Math.max(0.001, ...Object.values(card.traces).map(traceSeconds));
+  for (const [side, trace] of Object.entries(card.traces)) {
+    drawTrace($(`#${card.scenario.id}-${side}-trace`), trace, scale);
+  }
+}
+
+async function showTrace(card, side, traceId) {
+  if (!traceId || !config.spotlightUrl) return;
+  const panel = $(`#${card.scenario.id}-${side}-trace`);
+  panel.textContent = "Waiting for the trace...";
+  card.traces[side] = await waitForTrace(traceId, { minTransactions: card.scenario.spins ? 3 : 2 });
+  redrawTraces(card);
+  renderComparison(card);
+}
+
 function scenarioCard(scenario) {
-  const card = { scenario, results: {}, node: null };
+  const card = {
+    scenario,
+    results: {},
+    failed: {},
+    traces: {},
+    memory: { antipattern: [], fix: [] },
+    node: null,
+  };
   const panes = {};
   const buttons = element("div", { class: "buttons" });
   const columns = element("div", { class: "columns" });
@@ -121,13 +207,19 @@ function scenarioCard(scenario) {
           scenario.spins ? callOnce(config, request, { retries: scenario.retries }) : call(config, request);
         const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
         card.results[side] = result;
+        card.failed[side] = null;
+        if (result.memoryMb) card.memory[side].push(Number(result.memoryMb));
         renderResult(pane, result, traceId);
+        renderComparison(card);
+        showTrace(card, side, traceId);
       } catch (error) {
         card.results[side] = null;
+        card.failed[side] = error;
         renderResult(pane, error.result || null, error.traceId, error);
+        renderComparison(card);
+        showTrace(card, side, error.traceId);
       }
       if (scenario.spins) refreshBalance();
-      renderComparison(card);
     });
     buttons.append(button);
     columns.append(
@@ -136,6 +228,7 @@ function scenarioCard(scenario) {
         { "aria-label": `${variant.label} result` },
         element("h4", { text: side === "fix" ? "Fix" : "Anti-pattern" }),
         pane,
+        element("div", { class: "waterfall", id: `${id}-trace`, "aria-label": `${variant.label} trace` }),
       ),
     );
   }
@@ -336,6 +429,7 @@ function main() {
     return;
   }
   initTracing(config);
+  followSpotlight(config.spotlightUrl);
   const users = $("#user");
   for (const user of config.users) users.append(element("option", { value: user, text: user }));
   $("#viewer-link").href = config.spotlightUrl || config.sentryOrgUrl || "#";

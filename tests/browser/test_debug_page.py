@@ -45,6 +45,7 @@ def browser():
 def page(browser, deployed_stack, request):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.console_errors = []
     page.on("pageerror", lambda error: page.console_errors.append(str(error)))
@@ -73,6 +74,7 @@ def unexpected_console_errors(page) -> list[str]:
 
 def run_button(page, button_id: str, timeout_ms: int = 60_000) -> dict:
     result_id = button_id.replace("-button", "-result")
+    page.evaluate(f"delete document.querySelector('#{result_id}').dataset.status")  # a rerun waits anew
     page.click(f"#{button_id}")
     page.wait_for_function(f"document.querySelector('#{result_id}').dataset.status", timeout=timeout_ms)
     pane = page.locator(f"#{result_id}")
@@ -252,3 +254,45 @@ def test_phone_width_has_no_horizontal_scroll(browser, deployed_stack):
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 391
     page.screenshot(path=str(ARTIFACTS / "phone-width.png"), full_page=True)
     context.close()
+
+
+def test_each_run_draws_its_trace_and_the_n_plus_one_is_grouped(page):
+    for side in ("antipattern", "fix"):
+        run_button(page, f"n-plus-one-{side}-button")
+        page.wait_for_selector(f"#n-plus-one-{side}-trace[data-db-spans]", timeout=30_000)
+    slow = page.locator("#n-plus-one-antipattern-trace")
+    fast = page.locator("#n-plus-one-fix-trace")
+    assert int(slow.get_attribute("data-db-spans")) >= 21 and int(fast.get_attribute("data-db-spans")) <= 2
+    group = slow.locator(".n-plus-one")
+    assert group.count() == 1 and int(group.get_attribute("data-repeats")) == 20, (
+        "the 20 lookups: one red row"
+    )
+    assert fast.locator(".n-plus-one").count() == 0
+    assert slow.locator(".wf-browser").count() == 1, "the page's own span is drawn too"
+    comparison = page.inner_text("#n-plus-one .comparison")
+    assert re.search(r"\b2[12] vs 2 db queries \(20 identical in a row", comparison), comparison
+    page.click("#n-plus-one-antipattern-result button.copy")
+    assert "Copied" in page.inner_text("#n-plus-one-antipattern-result button.copy")
+    trace_id = page.get_attribute("#n-plus-one-antipattern-result", "data-trace-id")
+    assert page.evaluate("navigator.clipboard.readText()") == trace_id, "the id to paste into Spotlight"
+
+
+def test_the_timeout_run_shows_the_kill_at_15_s_and_the_warning(page):
+    run_button(page, "timeout-antipattern-button", timeout_ms=90_000)
+    page.wait_for_selector("#timeout-antipattern-trace[data-timeout-warning='true']", timeout=40_000)
+    comparison = page.inner_text("#timeout .comparison")
+    killed = float(re.search(r"Killed after ([\d.]+) s", comparison).group(1))
+    assert killed >= 15, comparison
+    assert "ServerlessTimeoutWarning" in comparison
+    assert page.locator("#timeout-antipattern-trace .wf-warning").count() == 1
+    assert unexpected_console_errors(page) == []
+
+
+def test_the_memory_leak_is_charted_call_by_call(page):
+    for _ in range(2):
+        run_button(page, "memory-leak-antipattern-button")
+    run_button(page, "memory-leak-fix-button")
+    chart = page.locator("#memory-leak .memory-chart")
+    assert chart.count() == 1
+    assert chart.locator(".memory-antipattern").get_attribute("data-points") == "2"
+    assert chart.locator(".memory-fix").get_attribute("data-points") == "1"
