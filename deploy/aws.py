@@ -82,7 +82,6 @@ def parameter_overrides(target: AwsTarget, allowed_origin: str) -> list[str]:
     values = {
         "MongoDbUri": target.mongodb_uri,
         "SentryDsn": deploy.sentry_dsn,
-        "SentrySpotlight": "",
         "SentryEnvironment": deploy.sentry_environment,
         "SentryRelease": deploy.sentry_release,
         "AllowedOrigin": allowed_origin,
@@ -90,7 +89,8 @@ def parameter_overrides(target: AwsTarget, allowed_origin: str) -> list[str]:
     }
     if deploy.cpu_spike_limit:
         values["CpuSpikeLimit"] = deploy.cpu_spike_limit
-    return [f"{key}={value}" for key, value in values.items()]
+    # an empty value cannot be written Key= on SAM's command line: left out, it is the default ("")
+    return [f"{key}={value}" for key, value in values.items() if value]
 
 
 def _sam(target: AwsTarget, *arguments: str, log: Callable[[str], None]) -> None:
