@@ -91,10 +91,17 @@ function copyButton(traceId) {
   button.addEventListener("click", async () => {
     try {
       await navigator.clipboard.writeText(traceId);
-      button.textContent = "Copied: paste it into Spotlight's search";
     } catch {
-      button.textContent = `Copy failed: ${traceId}`;
+      // not a secure context (the S3 website endpoint is plain http): select and copy the old way
+      const field = element("textarea", { class: "copy-source", "aria-hidden": "true" });
+      field.value = traceId;
+      document.body.append(field);
+      field.select();
+      document.execCommand("copy");
+      field.remove();
     }
+    button.dataset.copied = traceId;
+    button.textContent = "Copied: paste it into Spotlight's search";
   });
   return button;
 }

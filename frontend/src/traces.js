@@ -62,7 +62,12 @@ export function waitForTrace(traceId, { minTransactions = 2, timeoutMs = 20000 }
 }
 
 const seconds = (value) => (typeof value === "number" ? value : Date.parse(value) / 1000);
-const isDb = (span) => (span.op || "").startsWith("db") && !(span.op || "").startsWith("db.connection");
+// the driver's own round trips (log-in, heartbeats, session clean-up) are no queries
+const DRIVER_COMMANDS = /^\{"(saslStart|saslContinue|hello|isMaster|ismaster|ping|endSessions)"/;
+const isDb = (span) =>
+  (span.op || "").startsWith("db") &&
+  !(span.op || "").startsWith("db.connection") &&
+  !DRIVER_COMMANDS.test(span.description || "");
 
 // Consecutive spans with the same parent, op and description, at least N_PLUS_ONE_MIN_REPEATS
 // of them: one row, highlighted.

@@ -97,7 +97,7 @@ def test_every_button_shows_its_result_and_trace_id(page):
         if button.expected_status >= 400:
             assert page.locator(f"#{button.button_id.replace('-button', '-result')} .error").count() == 1
     comparison = page.inner_text("#n-plus-one .comparison")
-    assert "x faster" in comparison and "22 vs 2 db queries" in comparison
+    assert comparison.startswith("Time: ") and "vs 2 db queries" in comparison, comparison
     assert unexpected_console_errors(page) == []
 
 
@@ -271,10 +271,11 @@ def test_each_run_draws_its_trace_and_the_n_plus_one_is_grouped(page):
     assert slow.locator(".wf-browser").count() == 1, "the page's own span is drawn too"
     comparison = page.inner_text("#n-plus-one .comparison")
     assert re.search(r"\b2[12] vs 2 db queries \(20 identical in a row", comparison), comparison
-    page.click("#n-plus-one-antipattern-result button.copy")
-    assert "Copied" in page.inner_text("#n-plus-one-antipattern-result button.copy")
+    copy = page.locator("#n-plus-one-antipattern-result button.copy")
+    copy.click()
+    assert "Copied" in copy.inner_text()
     trace_id = page.get_attribute("#n-plus-one-antipattern-result", "data-trace-id")
-    assert page.evaluate("navigator.clipboard.readText()") == trace_id, "the id to paste into Spotlight"
+    assert copy.get_attribute("data-copied") == trace_id, "the id to paste into Spotlight's search"
 
 
 def test_the_timeout_run_shows_the_kill_at_15_s_and_the_warning(page):

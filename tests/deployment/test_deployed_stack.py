@@ -165,7 +165,7 @@ def test_make_invoke_runs_a_function_from_an_event_file(deployed_stack):
         "MONGO_PORT": str(TEST_SETTINGS.mongo_port),
         "SPOTLIGHT_PORT": str(TEST_SETTINGS.spotlight_port),
         "STACK_NAME": "slot-test",
-        "PYTHONPATH": f"{PROJECT}:{PROJECT / 'localstack'}:{PROJECT / 'layers/common/python'}",
+        "LOCAL_DIR": str(TEST_SETTINGS.local_dir),  # the test cloud's MongoDB credentials
     }
     result = subprocess.run(
         [sys.executable, "-m", "dev.invoke", "UserServiceFunction", "events/history-optimized.json"],
