@@ -6,12 +6,13 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Callable
 
 from localcloud.processes import ServiceError
 from localcloud.services import EXTERNAL, all_services, http_answers, mongo_answers
 from localcloud.settings import Settings
 
-ADDRESSES = {
+ADDRESSES: dict[str, Callable[[Settings], str]] = {
     "localstack": lambda s: s.localstack_url,
     "mongo": lambda s: re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", s.effective_mongodb_uri),
     "spotlight": lambda s: s.spotlight_url,
