@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from lambda_process_executor import confinement
 from localcloud.processes import ServiceError
 from localcloud.services import EXTERNAL, all_services, http_answers, mongo_answers
 from localcloud.settings import Settings
@@ -17,6 +18,11 @@ ADDRESSES: dict[str, Callable[[Settings], str]] = {
     "mongo": lambda s: re.sub(r"//([^:/@]+):[^@]+@", r"//\1:***@", s.effective_mongodb_uri),
     "spotlight": lambda s: s.spotlight_url,
 }
+
+
+def lambda_clock(settings: Settings) -> str:
+    """One line: whether runtimes get AWS's CPU share and freeze here, or why not."""
+    return confinement.for_owner(settings.capacity, settings.lambda_envs_dir, sweep=False).describe()
 
 
 def up(settings: Settings, names: list[str]) -> int:
@@ -34,6 +40,8 @@ def up(settings: Settings, names: list[str]) -> int:
             print(f"{name}: FAILED: {error}", file=sys.stderr)
             return 1
         print(f"{name}: {state} at {ADDRESSES[name](settings)} ({time.monotonic() - started:.1f} s)")
+        if name == "localstack":
+            print(lambda_clock(settings))
     if settings.mongodb_uri and not mongo_answers(settings.mongodb_uri):
         print(f"mongo: MONGODB_URI={settings.mongodb_uri} does not answer", file=sys.stderr)
         return 1
@@ -75,6 +83,8 @@ def status(settings: Settings) -> int:
     if "mongo" not in services:
         reachable = "reachable" if mongo_answers(settings.effective_mongodb_uri) else "NOT reachable"
         print(f"{'mongo':<11} {'external, ' + reachable:<22} {settings.effective_mongodb_uri:<34} -")
+    if "localstack" in services:
+        print(lambda_clock(settings))
     return 0
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lambda_process_executor import confinement
 from localcloud import http
 from localcloud.processes import ManagedProcess, read_pid_file, stop_pid
 from localcloud.settings import PROJECT_ROOT, Settings
@@ -109,7 +110,9 @@ def localstack(settings: Settings, extra_env: dict[str, str] | None = None) -> M
 
 
 def stop_lambda_environments(settings: Settings) -> int:
-    """Stops every execution environment the executor left behind, by its PID files."""
+    """Stops every execution environment the executor left behind: its cgroup cells first (a
+    frozen runtime must be thawed to die), then by its PID files."""
+    confinement.sweep_dead_instances(Path(settings.capacity.cgroup_root), settings.lambda_envs_dir)
     stopped = 0
     for pid_file in sorted(settings.lambda_envs_dir.glob("envs/*/*.pid")):
         pid = read_pid_file(pid_file)

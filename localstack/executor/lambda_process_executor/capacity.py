@@ -1,10 +1,14 @@
-"""The local cloud's capacity model: its settings, read here and nowhere else.
+"""The local cloud's capacity model and Lambda's clock: their settings, read here and nowhere else.
 
 AWS gives every execution environment its own CPU share and scales out to hundreds; a laptop
 has a few cores. So runtimes are bounded per function and in total, an invoke that finds
 them all busy waits first-in-first-out for a warm one (``queue``, the default), and surplus
 runtimes are reaped soon after a burst. ``throttle`` instead refuses excess invokes as AWS
 does (TooManyRequestsException; API Gateway answers 500). See docs/capacity.md.
+
+Each runtime also gets AWS's CPU share for its MemorySize and is frozen between invokes
+(``aws``, the default; confinement.py), or runs on the host's CPU (``host``). See
+docs/fidelity.md.
 """
 
 from __future__ import annotations
@@ -21,7 +25,23 @@ WARM_PER_FUNCTION_ENV = "LOCAL_LAMBDA_WARM_PER_FUNCTION"
 SURPLUS_IDLE_SECONDS_ENV = "LOCAL_LAMBDA_SURPLUS_IDLE_SECONDS"
 MODE_ENV = "LOCAL_LAMBDA_CAPACITY_MODE"
 KEEPALIVE_MS_ENV = "LAMBDA_KEEPALIVE_MS"  # LocalStack's own: how long the warm ones stay
-ENV_NAMES = (MAX_PER_FUNCTION_ENV, MAX_TOTAL_ENV, WARM_PER_FUNCTION_ENV, SURPLUS_IDLE_SECONDS_ENV, MODE_ENV)
+CPU_MODE_ENV = "LOCAL_LAMBDA_CPU"
+CPU_SCALE_ENV = "LOCAL_LAMBDA_CPU_SCALE"
+CGROUP_ROOT_ENV = "LOCAL_LAMBDA_CGROUP_ROOT"
+ENV_NAMES = (
+    MAX_PER_FUNCTION_ENV,
+    MAX_TOTAL_ENV,
+    WARM_PER_FUNCTION_ENV,
+    SURPLUS_IDLE_SECONDS_ENV,
+    MODE_ENV,
+    CPU_MODE_ENV,
+    CPU_SCALE_ENV,
+    CGROUP_ROOT_ENV,
+)
+
+CPU_AWS = "aws"  # MemorySize/1769 of a vCPU, frozen between invokes
+CPU_HOST = "host"  # the host's CPU, never frozen
+DEFAULT_CGROUP_ROOT = "/sys/fs/cgroup"
 
 MB_PER_RUNTIME_BUDGET = 256  # a function runtime with Sentry and pymongo measures 40-70 MB
 
@@ -62,6 +82,9 @@ class CapacitySettings:
     surplus_idle_seconds: float
     keepalive_seconds: float
     mode: str = MODE_QUEUE
+    cpu_mode: str = CPU_AWS
+    cpu_scale: float = 1.0  # host cores per AWS vCPU: below 1 for a host faster than AWS's vCPU
+    cgroup_root: str = DEFAULT_CGROUP_ROOT
 
     @classmethod
     def defaults(cls, cores: int | None = None, memory_mb: int | None = None) -> CapacitySettings:
@@ -89,6 +112,9 @@ class CapacitySettings:
         per_function = int(_positive(environ, MAX_PER_FUNCTION_ENV, min(base.max_per_function, total)))
         if mode == MODE_THROTTLE:  # LocalStack's account limit bounds concurrency; never queue
             per_function = total
+        cpu_mode = environ.get(CPU_MODE_ENV, "") or CPU_AWS
+        if cpu_mode not in (CPU_AWS, CPU_HOST):
+            raise ValueError(f"{CPU_MODE_ENV}={cpu_mode!r}: use {CPU_AWS!r} or {CPU_HOST!r}")
         return cls(
             max_per_function=min(per_function, total),
             max_total=total,
@@ -96,6 +122,9 @@ class CapacitySettings:
             surplus_idle_seconds=_positive(environ, SURPLUS_IDLE_SECONDS_ENV, base.surplus_idle_seconds),
             keepalive_seconds=_positive(environ, KEEPALIVE_MS_ENV, base.keepalive_seconds * 1000) / 1000,
             mode=mode,
+            cpu_mode=cpu_mode,
+            cpu_scale=_positive(environ, CPU_SCALE_ENV, base.cpu_scale),
+            cgroup_root=environ.get(CGROUP_ROOT_ENV) or base.cgroup_root,
         )
 
     def localstack_environment(self) -> dict[str, str]:
@@ -106,6 +135,9 @@ class CapacitySettings:
             WARM_PER_FUNCTION_ENV: str(self.warm_per_function),
             SURPLUS_IDLE_SECONDS_ENV: f"{self.surplus_idle_seconds:g}",
             MODE_ENV: self.mode,
+            CPU_MODE_ENV: self.cpu_mode,
+            CPU_SCALE_ENV: f"{self.cpu_scale:g}",
+            CGROUP_ROOT_ENV: self.cgroup_root,
         }
         if self.mode == MODE_THROTTLE:
             env |= {

@@ -26,6 +26,7 @@ from localstack import config  # type: ignore[attr-defined]
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
+from lambda_process_executor import confinement
 from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.environment import UnsupportedRuntimeError, python_tag
 from lambda_process_executor.pool import RuntimePool
@@ -55,7 +56,10 @@ def runtime_pool() -> RuntimePool:
     global _POOL
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = RuntimePool(CapacitySettings.from_env(), work_dir())
+            settings = CapacitySettings.from_env()
+            confined = confinement.for_owner(settings, work_dir())
+            LOG.info("%s", confined.describe())
+            _POOL = RuntimePool(settings, work_dir(), confinement=confined)
         return _POOL
 
 

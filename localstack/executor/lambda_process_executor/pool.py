@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambda_process_executor.capacity import CapacitySettings
+from lambda_process_executor.confinement import Confinement
 from lambda_process_executor.runtime import RuntimeProcess, RuntimeSpec
 
 REAP_INTERVAL_SECONDS = 1.0
@@ -52,12 +53,16 @@ class RuntimePool:
         settings: CapacitySettings,
         work_dir: Path,
         clock: Callable[[], float] = time.monotonic,
-        new_runtime: Callable[[RuntimeSpec, Path, str], RuntimeProcess] = RuntimeProcess,
+        new_runtime: Callable[[RuntimeSpec, Path, str], RuntimeProcess] | None = None,
+        confinement: Confinement | None = None,
     ) -> None:
         self.settings = settings
         self.work_dir = work_dir
+        self.confinement = confinement or Confinement(settings)
         self._clock = clock
-        self._new_runtime = new_runtime
+        self._new_runtime = new_runtime or (
+            lambda spec, env_dir, runtime_id: RuntimeProcess(spec, env_dir, runtime_id, self.confinement)
+        )
         self._changed = threading.Condition()
         self._pools: dict[str, FunctionPool] = {}
         self._total = 0

@@ -5,7 +5,11 @@ minus the emulator's process: the Lambda Runtime API (``/2018-06-01/runtime/...`
 from a thread of the caller (LocalStack's process, or ``make invoke``), and the only process
 is ``python -m awslambdaric <handler>``. It enforces the function's Timeout and MemorySize as
 Lambda does (kill the runtime, fail the invoke; the next invoke initialises again), measures
-memory from /proc, and writes the INIT_START / START / END / REPORT lines.
+memory from /proc, and writes the INIT_START / START / END / REPORT lines. Its confinement
+(confinement.py) gives it AWS's CPU share for its MemorySize and freezes it whenever it waits
+for the next event, as Lambda freezes an execution environment between invokes.
+
+This class orders an environment's life: spawn, init, invoke, freeze, shutdown.
 
 Standard library only: it runs with LocalStack's interpreter and must add nothing to the
 function's own environment.
@@ -31,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from lambda_process_executor import procfs
+from lambda_process_executor.capacity import CapacitySettings
+from lambda_process_executor.confinement import Cell, Confinement
 from lambda_process_executor.environment import function_environment
 from lambda_process_executor.report import report_line
 
@@ -134,10 +140,14 @@ SPAWNER = _Spawner()
 class RuntimeProcess:
     """One execution environment: one runtime process, served and watched from threads."""
 
-    def __init__(self, spec: RuntimeSpec, env_dir: Path, runtime_id: str) -> None:
+    def __init__(
+        self, spec: RuntimeSpec, env_dir: Path, runtime_id: str, confinement: Confinement | None = None
+    ) -> None:
         self.spec = spec
         self.env_dir = env_dir
         self.runtime_id = runtime_id
+        self.confinement = confinement or Confinement(CapacitySettings.defaults())
+        self.cell: Cell | None = None
         self.log_path = env_dir / "function.log"
         (env_dir / "tmp").mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
@@ -180,6 +190,8 @@ class RuntimeProcess:
         self.init_duration_ms = None
         self.peak_kb = 0
         self._spawned_at = time.perf_counter()
+        if self.cell is None:
+            self.cell = self.confinement.cell(self.runtime_id)
         with open(self.log_path, "ab", buffering=0) as log:
             self.process = SPAWNER.popen(
                 [self.spec.python, "-m", "awslambdaric", self.spec.handler],
@@ -191,11 +203,26 @@ class RuntimeProcess:
                 start_new_session=True,
             )
         procfs.write_pid_file(self.env_dir / PID_FILE, self.process.pid)
+        # the Init phase's CPU first (AWS's burst), the share from the first /next on
+        self.cell.adopt(self.process.pid)
+        self.cell.limit_cpu(self.confinement.init_cores(self.spec.memory_mb))
 
     def mark_ready(self) -> None:
         if not self.ready.is_set():
             self.init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
+            if self.cell is not None:
+                self.cell.limit_cpu(self.confinement.invoke_cores(self.spec.memory_mb))
             self.ready.set()
+
+    def wait_for_next(self, waiting_on: queue.Queue[Invocation]) -> Invocation:
+        """The runtime asked for the next event: frozen until there is one, as on AWS."""
+        cell = self.cell
+        if cell is not None:
+            cell.freeze()
+        invocation = waiting_on.get()
+        if cell is not None:
+            cell.thaw()
+        return invocation
 
     def mark_init_error(self, body: bytes) -> None:
         self.init_error = body
@@ -235,11 +262,16 @@ class RuntimeProcess:
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        if self.cell is not None:
+            self.cell.thaw()  # a frozen process acts on SIGKILL only once thawed (cgroup v1)
         self.process.wait()
 
     def close(self) -> None:
-        """Kills the runtime, stops its Runtime API and removes its folder."""
+        """Kills the runtime, removes its cell, stops its Runtime API and removes its folder."""
         self.kill()
+        if self.cell is not None:
+            self.cell.release()
+            self.cell = None
         self._server.shutdown()
         self._server.server_close()
         shutil.rmtree(self.env_dir, ignore_errors=True)
@@ -379,7 +411,7 @@ def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler
                 return
             waiting_on = runtime.invocations
             runtime.mark_ready()
-            invocation = waiting_on.get()
+            invocation = runtime.wait_for_next(waiting_on)
             self._reply(
                 HTTPStatus.OK,
                 invocation.payload,
