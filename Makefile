@@ -111,7 +111,7 @@ seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
 scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stack; check each Sentry signal (--json: ARGS=--json)
 	$(PY) -m demo.scenarios $(ARGS)
 
-load: $(VENV)/.installed ## 50+ concurrent spins through API Gateway, then check that nothing was lost (ARGS=--spins N --concurrency N)
+load: $(VENV)/.installed ## 100 spins from 100 concurrent clients (default) through API Gateway, then check that nothing was lost (ARGS=--spins N --concurrency N)
 	$(PY) -m perf.load $(ARGS)
 
 bench: $(VENV)/.installed ## measure cold/warm, Sentry's cost, executor overhead, scenarios, deploy, memory -> docs/benchmarks.md
