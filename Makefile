@@ -85,7 +85,7 @@ deploy-local: envs page ## everything: services, build, stack, seed data, page; 
 deploy-aws: envs page ## the product on a real AWS account with the SAM CLI (needs MONGODB_URI and AWS credentials)
 	$(PY) -m deploy.aws deploy
 
-destroy-aws: $(VENV)/.installed ## delete the AWS stack (and empty its page bucket)
+destroy-aws: $(VENV)/.installed ## delete the AWS stack (and empty its page bucket); needs AWS credentials, not MONGODB_URI
 	$(PY) -m deploy.aws destroy
 
 destroy-local: $(VENV)/.installed ## delete the stack (and the page and artifact buckets)

@@ -3,7 +3,9 @@
 The standard path: `sam build`, `sam deploy` with the committed samconfig.toml and the
 stack's parameters, then the page and its config uploaded to the website bucket, the given
 MongoDB seeded, Sentry's dashboard and alerts applied when their variables are set, and the
-URLs printed. MONGODB_URI is required: the demo's data never goes to a default database.
+URLs printed. `deploy` requires MONGODB_URI: the demo's data never goes to a default
+database. `destroy` needs only the stack's name and region (and AWS credentials): deleting a
+stack touches no database, so whoever deployed it can tear it down from any shell.
 With AWS_ENDPOINT_URL set (the tests point it at LocalStack) every call goes there instead.
 """
 
@@ -40,16 +42,18 @@ class AwsTarget:
 
     stack: str
     region: str
-    mongodb_uri: str
+    mongodb_uri: str  # empty for `destroy`, which needs no database
     endpoint_url: str | None  # LocalStack in the tests; AWS itself when unset
     deploy: DeploySettings
 
     @classmethod
-    def from_env(cls) -> AwsTarget:
+    def from_env(cls, command: str) -> AwsTarget:
+        """The target for `command` ("deploy" or "destroy"): only deploy needs MONGODB_URI, and
+        the refusal names the make target that was run."""
         mongodb_uri = os.environ.get("MONGODB_URI", "")
-        if not mongodb_uri:
+        if command == "deploy" and not mongodb_uri:
             raise SystemExit(
-                "deploy-aws: set MONGODB_URI to the MongoDB the functions use (for example an Atlas "
+                f"{command}-aws: set MONGODB_URI to the MongoDB the functions use (for example an Atlas "
                 "cluster's mongodb+srv:// URI); the demo's data is never put into a default database"
             )
         deploy = DeploySettings.from_env()
@@ -201,14 +205,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.aws", description=__doc__)
     parser.add_argument("command", choices=["deploy", "destroy"])
     args = parser.parse_args(argv)
-    target = AwsTarget.from_env()
+    target = AwsTarget.from_env(args.command)
     try:
         if args.command == "deploy":
             deploy_aws(target)
         else:
             destroy_aws(target)
     except StepFailedError as failure:
-        print(f"deploy-aws: {failure}", file=sys.stderr)
+        print(f"{args.command}-aws: {failure}", file=sys.stderr)
         return 1
     return 0
 
