@@ -1,7 +1,7 @@
 """What Sentry's server does with a transaction the SDK sent: its N+1 DB detector and its
 issue-creation rules, followed as written, so the demo promises only what Sentry will show.
 
-Read in getsentry/sentry (late 2026), and summarised in ../shared/notes/sentry-sentry_rules.md:
+Read in getsentry/sentry (late 2026), and explained with the upstream paths in docs/sentry-rules.md:
 
 * ingestion gives every span a ``hash`` (``src/sentry/spans/grouping/strategy/base.py``: for
   db ops, the description with its literals parametrized, else the raw description) and Relay
@@ -13,7 +13,8 @@ Read in getsentry/sentry (late 2026), and summarised in ../shared/notes/sentry-s
   the same parent, equivalent to the first repeat and different from the source, with no
   other span between; ``db.connection`` and ``db.redis`` spans are not db spans and end a run;
 * a detection is an issue only at the third detection of its fingerprint within 24 hours,
-  and at most 5 new issues of a type per project per hour (``issues/ingest.py``).
+  and at most 5 new issues of a type per project per hour (``issues/grouptype.py``'s noise
+  config and creation quota, applied in ``issues/ingest.py``).
 
 Relay's MongoDB description is modelled on its scrubbing (values replaced, the collection
 kept); only its equality between spans matters here, and that it contains ``{``.
@@ -34,11 +35,11 @@ Span = dict[str, Any]
 N_PLUS_ONE_DB_MIN_REPEATS = 5
 # performance.issues.n_plus_one_db.duration_threshold (100 ms in older releases): non-overlapping time
 N_PLUS_ONE_DB_MIN_TOTAL_MS = 50.0
-# src/sentry/issues/ingest.py, the noise config of PerformanceNPlusOneGroupType: detections
-# of one fingerprint within 24 h before a group (an issue) is created
+# src/sentry/issues/grouptype.py, the noise config of PerformanceNPlusOneGroupType (applied in
+# issues/ingest.py): detections of one fingerprint within 24 h before a group (an issue) is created
 N_PLUS_ONE_DB_DETECTIONS_FOR_ISSUE = 3
 NOISE_WINDOW_HOURS = 24
-# issue creation quota: new issues of one type per project per hour
+# grouptype.py, GroupType.creation_quota: new issues of one type per project per hour
 NEW_ISSUES_PER_TYPE_PER_HOUR = 5
 
 # src/sentry/spans/grouping/strategy/base.py: DB_PARAMETRIZATION_PATTERN, LOOSE_IN_CONDITION_PATTERN

@@ -1,5 +1,6 @@
 """The README and docs/ stay true: every make target, variable, path and command they name
-exists and works (commands are run outside make, as a reader would)."""
+exists and works (commands are run outside make, as a reader would); and no file of the
+project sends its reader to a folder a clone does not have."""
 
 from __future__ import annotations
 
@@ -90,6 +91,27 @@ def test_every_path_named_exists(doc, path):
         return
     path = path.split(":")[0].rstrip("/")
     assert (PROJECT / path).exists(), f"{doc} names {path}, which does not exist"
+
+
+def test_no_file_points_outside_the_repository():
+    """A `../...` path in any tracked file must exist inside the clone: notes kept beside the
+    repository (a team's folder, another checkout) are not there for whoever clones it."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=PROJECT, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    relative = re.compile(r"(?<![\w./])((?:\.\./)+[\w-][\w./-]*)")
+    outside = []
+    for name in filter(None, tracked):
+        path = PROJECT / name
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, FileNotFoundError):
+            continue
+        for reference in relative.findall(text):
+            target = (path.parent / reference.rstrip(".")).resolve()
+            if not (target.is_relative_to(PROJECT) and target.exists()):
+                outside.append(f"{name}: {reference}")
+    assert outside == [], "paths a clone does not have:\n" + "\n".join(outside)
 
 
 @pytest.mark.parametrize("doc,module", sorted(named(r"python -m ((?:deploy|localcloud)[a-z_.]*)")))
