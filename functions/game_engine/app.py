@@ -67,7 +67,7 @@ def _plan(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
     }
 
 
-def _settle(plan: dict) -> dict:
+def _settle(plan: dict, keyed: bool = True) -> dict:
     """One settlement (money and records together), safe to retry by its spin id."""
     try:
         settled = balance_client.settle(
@@ -78,8 +78,25 @@ def _settle(plan: dict) -> dict:
             raise NotFoundError(str(refused)) from None
         raise BadRequestError(str(refused)) from None
     except balance_client.BalanceServiceError as failed:
-        raise ServiceUnavailableError(str(failed)) from None
+        raise ServiceUnavailableError(outcome_unknown(str(failed), plan["user_id"], keyed)) from None
     return plan | {"balance": settled["balance"]}
+
+
+def outcome_unknown(failure: str, user_id: str, keyed: bool) -> str:
+    """The 503 for a settlement whose answer was lost: the money may have moved, and the
+    client is told what it can still learn, which depends on its Idempotency-Key."""
+    unknown = f"the spin's outcome is unknown ({failure}): it may have been recorded."
+    if keyed:
+        return (
+            f"{unknown} Retry with the same Idempotency-Key to learn it: the spin is settled at "
+            "most once and the retry answers its result."
+        )
+    return (
+        f"{unknown} Without an Idempotency-Key it cannot be found out: the balance and history "
+        f"(GET /api/v1/users/{user_id}/balance, /history) show what was recorded but not "
+        "whether this request is part of it, and sending it again is a new spin. Send an "
+        "Idempotency-Key with every spin, so that a retry reveals the outcome."
+    )
 
 
 def _play(user_id: str, bet: int, cpu_limit: int | None, mode: Mode, scope: str) -> dict | Response:
@@ -95,7 +112,7 @@ def _play_once(user_id: str, bet: int, cpu_limit: int | None, mode: Mode, scope:
     request = app.current_request
     key = idempotency.validate_key(request.headers.get(idempotency.HEADER))
     if key is None:
-        return _settle(_plan(user_id, bet, cpu_limit, mode))
+        return _settle(_plan(user_id, bet, cpu_limit, mode), keyed=False)
     db = database()
     fingerprint = idempotency.fingerprint(scope, {"body": request.json_body, "mode": mode.value})
     context = app.lambda_context
@@ -105,7 +122,7 @@ def _play_once(user_id: str, bet: int, cpu_limit: int | None, mode: Mode, scope:
         return Response(claim.body, headers={"Idempotent-Replayed": "true"})
     try:
         plan = claim.plan or idempotency.store_plan(db, claim, _plan(user_id, bet, cpu_limit, mode))
-        body = _settle(plan)
+        body = _settle(plan, keyed=True)
     except Exception as error:
         refused = isinstance(error, ChaliceViewError) and error.STATUS_CODE < 500
         idempotency.abandon(db, claim, refused=refused)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -144,3 +145,57 @@ def first_expiry_in_the_past():
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) - timedelta(seconds=1)
+
+
+@pytest.fixture
+def answer_lost(game_engine, monkeypatch):
+    """The user service applies the settlement, then its answer is lost (it timed out), on
+    the first invoke and on the balance client's own retry: the money moved, nobody heard."""
+    real = game_engine.fake_lambda.invoke
+    lost = {"on": True}
+
+    def invoke(FunctionName: str, Payload: bytes) -> dict:  # noqa: N803 - boto3's names
+        answer = real(FunctionName=FunctionName, Payload=Payload)
+        if not lost["on"]:
+            return answer
+        timed_out = {"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out after 3.00 seconds"}
+        return {
+            "StatusCode": 200,
+            "FunctionError": "Unhandled",
+            "Payload": io.BytesIO(json.dumps(timed_out).encode()),
+        }
+
+    monkeypatch.setattr(game_engine.fake_lambda, "invoke", invoke)
+    return lost
+
+
+def test_a_lost_answer_without_a_key_says_the_outcome_cannot_be_found_out(
+    client, game_engine, db_env, answer_lost
+):
+    before, games = balance(db_env, "user_2"), games_of(db_env, "user_2")
+    lost = spin(client, {"user_id": "user_2", "bet": 3}, None)
+    assert lost.status_code == 503
+    error = lost.json_body["error"]
+    assert "outcome is unknown" in error and "may have been recorded" in error
+    assert "Without an Idempotency-Key it cannot be found out" in error
+    assert "/api/v1/users/user_2/balance" in error and "sending it again is a new spin" in error
+    assert games_of(db_env, "user_2") == games + 1, "recorded while its client got an error"
+    spin_id = game_engine.fake_lambda.payloads[-1]["spin_id"]
+    recorded = db_env[GAMES].find_one({"spin_id": spin_id})
+    assert balance(db_env, "user_2") == before - 3 + recorded["payout"], "and the money moved"
+
+
+def test_a_lost_answer_with_a_key_is_revealed_by_the_retry(client, game_engine, db_env, answer_lost):
+    key = uuid.uuid4().hex
+    games = games_of(db_env, "user_3")
+    lost = spin(client, {"user_id": "user_3", "bet": 2}, key)
+    assert lost.status_code == 503
+    assert "Retry with the same Idempotency-Key to learn it" in lost.json_body["error"]
+    assert "Without an Idempotency-Key" not in lost.json_body["error"]
+    answer_lost["on"] = False
+    retry = spin(client, {"user_id": "user_3", "bet": 2}, key)
+    assert retry.status_code == 200, retry.json_body
+    assert retry.json_body["balance"] == balance(db_env, "user_3")
+    assert games_of(db_env, "user_3") == games + 1, "the retry revealed the spin; it was recorded once"
+    spin_ids = {payload["spin_id"] for payload in game_engine.fake_lambda.payloads}
+    assert spin_ids == {retry.json_body["spin_id"]}, "every settlement was of the one planned spin"
