@@ -8,7 +8,6 @@ cleanup checked in the cgroup tree itself. The targets' exact figures live in ma
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,11 +21,11 @@ import pytest
 
 from lambda_process_executor import confinement
 from lambda_process_executor.capacity import CPU_HOST, CapacitySettings
-from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec
-from localcloud.settings import PROJECT_ROOT, Settings
+from lambda_process_executor.runtime import RuntimeProcess
+from localcloud.settings import PROJECT_ROOT
+from perf.lambda_clock import WORK_DIR, call, probe_spec
 
-FUNCTIONS = Path(__file__).parent / "functions"
-WORK = PROJECT_ROOT / ".local" / "test-clock"
+WORK = WORK_DIR
 SETTINGS = CapacitySettings.defaults()
 needs_cgroups = pytest.mark.skipif(
     confinement.for_owner(SETTINGS, WORK).kind == "signals", reason="no writable cgroup on this machine"
@@ -42,39 +41,11 @@ def our_cells(work_dir: Path = WORK) -> list[Path]:
     return [path for root in found[1] for path in (root / confinement.GROUP).glob(f"{prefix}-*")]
 
 
-def spec(memory_mb: int, timeout: float = 20.0) -> RuntimeSpec:
-    name = f"clock-{memory_mb}"
-    return RuntimeSpec(
-        handler="clock.handler",
-        python=str(Settings.from_env().lambda_python),
-        task_root=str(FUNCTIONS),
-        opt_dir=str(WORK / "opt"),
-        timeout_seconds=timeout,
-        memory_mb=memory_mb,
-        runtime="python3.13",
-        env_vars={
-            "AWS_LAMBDA_FUNCTION_NAME": name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-            "AWS_REGION": "us-east-1",
-        },
-    )
-
-
 def wait_until(condition, seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, f"{condition} still false after {seconds} s"
         time.sleep(0.01)
-
-
-def call(runtime: RuntimeProcess, event: dict) -> dict:
-    arn = "arn:aws:lambda:us-east-1:000000000000:function:clock"
-    result = runtime.invoke(Invocation(str(uuid.uuid4()), arn, json.dumps(event).encode()))
-    assert not result.is_error, result.payload
-    return json.loads(result.payload)
 
 
 @pytest.fixture
@@ -90,12 +61,11 @@ def runtime_of(confined) -> Iterator:
     started: list[RuntimeProcess] = []
 
     def start(memory_mb: int, owner: confinement.Confinement | None = None) -> RuntimeProcess:
-        runtime = RuntimeProcess(spec(memory_mb), WORK / "envs" / uuid.uuid4().hex, uuid.uuid4().hex,
+        runtime = RuntimeProcess(probe_spec(memory_mb), WORK / "envs" / uuid.uuid4().hex, uuid.uuid4().hex,
                                  owner or confined)  # fmt: skip
         started.append(runtime)
         return runtime
 
-    (WORK / "opt").mkdir(parents=True, exist_ok=True)
     yield start
     for runtime in started:
         runtime.close()
@@ -176,14 +146,13 @@ from pathlib import Path
 from lambda_process_executor import confinement
 from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.runtime import RuntimeProcess
-from tests.localcloud.test_lambda_clock import spec, call
+from perf.lambda_clock import probe_spec, call
 owner = confinement.for_owner(CapacitySettings.defaults(), Path({str(work)!r}))
-runtime = RuntimeProcess(spec(256), Path({str(work)!r}) / uuid.uuid4().hex, uuid.uuid4().hex, owner)
+runtime = RuntimeProcess(probe_spec(256), Path({str(work)!r}) / uuid.uuid4().hex, uuid.uuid4().hex, owner)
 call(runtime, {{}})
 print(runtime.pid, flush=True)
 sys.stdin.read()
 """
-    (WORK / "opt").mkdir(parents=True, exist_ok=True)
     owner = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         runtime_pid = int(owner.stdout.readline())

@@ -229,7 +229,10 @@ class Confinement:
     def init_cores(self, memory_mb: int) -> float:
         """The Init phase of an on-demand environment runs unthrottled, on up to two vCPUs,
         whatever the MemorySize (AWS's "burst CPU" during init; sources in docs/fidelity.md)."""
-        return max(self.invoke_cores(memory_mb), cpu_cores(INIT_BURST_VCPUS * AWS_MB_PER_VCPU, self.settings.cpu_scale))
+        return max(
+            self.invoke_cores(memory_mb),
+            cpu_cores(INIT_BURST_VCPUS * AWS_MB_PER_VCPU, self.settings.cpu_scale),
+        )
 
     def close(self) -> None:
         """This owner stops: its cells go, and so does its janitor."""
@@ -352,6 +355,22 @@ def sweep_dead_instances(root: Path, work_dir: Path) -> int:
     return swept
 
 
+def _probe(version: int, roots: list[Path]) -> None:
+    """Does what a runtime's cell needs (folders, a quota, a freeze) on a throwaway cell, and
+    leaves nothing: the instance's own folders come with its first runtime."""
+    probe = CgroupConfinement.__new__(CgroupConfinement)
+    probe.version, probe.hierarchies = version, roots
+    probe.bases = [root / GROUP / f"probe-{os.getpid()}" for root in roots]
+    try:
+        probe.prepare()
+        cell = CgroupCell([base / "cell" for base in probe.bases], version)
+        cell.limit_cpu(0.5)
+        cell.freeze()
+        cell.thaw()
+    finally:
+        sweep_instance(probe.bases, version)
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -360,7 +379,7 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     with contextlib.suppress(FileNotFoundError):
-        return not Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     return False
 
 
@@ -374,10 +393,8 @@ def for_owner(settings: CapacitySettings, work_dir: Path, sweep: bool = True) ->
     if found is None:
         return SignalConfinement(settings, f"no cgroup v2 cpu controller nor v1 cpu+freezer under {root}")
     version, roots = found
-    probe = roots[0] / GROUP / f"probe-{os.getpid()}"
-    try:  # creates nothing that stays: the instance's folders come with its first cell
-        probe.mkdir(parents=True, exist_ok=True)
-        probe.rmdir()
+    try:
+        _probe(version, roots)
     except OSError as error:
         return SignalConfinement(settings, f"{roots[0]}: {error.strerror or error}")
     if sweep:

@@ -8,6 +8,7 @@ SIGTERM (the owner closing normally) sweeps at once. Standard library only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -29,21 +30,19 @@ def wait_for_exit(pid: int) -> None:
     os.close(descriptor)
 
 
-class _Stop(Exception):
+class StopWaitingError(Exception):
     pass
 
 
 def _stop(*_: object) -> None:
-    raise _Stop
+    raise StopWaitingError
 
 
 def main(argv: list[str]) -> int:
     owner, version, bases = int(argv[0]), int(argv[1]), [Path(base) for base in argv[2:]]
     signal.signal(signal.SIGTERM, _stop)  # the owner closes normally: sweep now
-    try:
+    with contextlib.suppress(StopWaitingError):
         wait_for_exit(owner)
-    except _Stop:
-        pass
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # finish the sweep
     sweep_instance(bases, version)
     return 0
