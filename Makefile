@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -94,6 +94,10 @@ destroy-local: $(VENV)/.installed ## delete the stack (and the page and artifact
 invoke: envs ## run one function like `sam local invoke`: make invoke FUNCTION=<logical id> EVENT=events/<file>
 	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FUNCTION=UserServiceFunction EVENT=events/history-n-plus-one.json"; exit 2; }
 	$(PY) -m dev.invoke $(FUNCTION) $(EVENT)
+
+power-tune: envs ## duration and cost per MemorySize at AWS's CPU share: make power-tune FUNCTION=<logical id> EVENT=events/<file>
+	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make power-tune FUNCTION=GameEngineFunction EVENT=events/cpu-spike.json [ARGS='--memory 256,1769 --invokes 3']"; exit 2; }
+	$(PY) -m perf.power_tune $(FUNCTION) $(EVENT) $(ARGS)
 
 logs: $(VENV)/.installed ## a function's CloudWatch logs: make logs FUNCTION=<logical id or name>
 	@[ -n "$(FUNCTION)" ] || { echo "usage: make logs FUNCTION=GameEngineFunction"; exit 2; }

@@ -20,6 +20,7 @@ from typing import Any
 
 from deploy import build, template
 from deploy.local import stack_name, stack_parameters
+from lambda_process_executor import confinement
 from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec
 from localcloud.settings import PROJECT_ROOT, Settings
 
@@ -102,10 +103,15 @@ def aws_environment(
     }
 
 
-def invoke(
-    logical_id: str, event: bytes, settings: Settings, log=lambda line: print(line, file=sys.stderr)
-) -> tuple[bytes, bool, str]:
-    """(result, is_error, function log) of one cold invoke, in the executor's own runtime."""
+def function_runtime(
+    logical_id: str,
+    settings: Settings,
+    owner: confinement.Confinement,
+    memory_mb: int | None = None,
+    log=lambda line: print(line, file=sys.stderr),
+) -> tuple[RuntimeProcess, str]:
+    """(a runtime of a template function, its ARN): not started, so its first invoke is cold.
+    ``memory_mb`` replaces the template's MemorySize (power-tune)."""
     tpl = template.load()
     specs = template.functions(tpl)
     if logical_id not in specs:
@@ -116,27 +122,39 @@ def invoke(
     names = function_names(tpl, parameters)
     name, runtime_id = names[logical_id], uuid.uuid4().hex
     env = {key: _resolve(value, parameters, names) for key, value in spec.environment.items()}
+    memory_mb = memory_mb or spec.memory_size
     runtime_spec = RuntimeSpec(
         handler=spec.handler,
         python=str(settings.lambda_python),
         task_root=str(task_root),
         opt_dir=str(opt_dir),
         timeout_seconds=float(spec.timeout),
-        memory_mb=spec.memory_size,
+        memory_mb=memory_mb,
         runtime=spec.runtime,
-        env_vars=env | aws_environment(name, spec, settings, runtime_id),
+        env_vars=env
+        | aws_environment(name, spec, settings, runtime_id)
+        | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb)},
     )
     log(f"invoke: {logical_id} ({name}), handler {spec.handler}")
-    log(
-        f"invoke: Timeout {spec.timeout} s, MemorySize {spec.memory_size} MB, layers {', '.join(spec.layers)}"
-    )
-    runtime = RuntimeProcess(runtime_spec, WORK_DIR / f"env-{runtime_id[:12]}", runtime_id)
+    log(f"invoke: Timeout {spec.timeout} s, MemorySize {memory_mb} MB, layers {', '.join(spec.layers)}")
+    runtime = RuntimeProcess(runtime_spec, WORK_DIR / f"env-{runtime_id[:12]}", runtime_id, owner)
+    return runtime, f"arn:aws:lambda:{settings.region}:000000000000:function:{name}"
+
+
+def invoke(
+    logical_id: str, event: bytes, settings: Settings, log=lambda line: print(line, file=sys.stderr)
+) -> tuple[bytes, bool, str]:
+    """(result, is_error, function log) of one cold invoke, in the executor's own runtime, with
+    AWS's CPU share for the function's MemorySize."""
+    owner = confinement.for_owner(settings.capacity, WORK_DIR)
+    log(f"invoke: {owner.describe()}")
+    runtime, arn = function_runtime(logical_id, settings, owner, log=log)
     try:
-        arn = f"arn:aws:lambda:{settings.region}:000000000000:function:{name}"
         result = runtime.invoke(Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=event))
         return result.payload, result.is_error, result.logs
     finally:
         runtime.close()
+        owner.close()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from lambda_process_executor import procfs, report
 from localcloud import aws, census
 from localcloud.processes import read_pid_file
 from localcloud.settings import PROJECT_ROOT, Settings
+from perf import lambda_clock, power_tune
 from perf.load import run_load
 
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -308,6 +309,19 @@ class Bench:
             )
         self.results["scenarios"] = pairs
 
+    # --- Lambda's clock: the CPU share per MemorySize, the freeze, the spike per size ---------
+    def clock(self) -> None:
+        self.results["lambda_clock"] = lambda_clock.measure(self.settings.capacity)
+        self.log(f"bench: CPU share {self.results['lambda_clock']['share']}")
+
+    def power_tune(self) -> None:
+        """make power-tune on the CPU spike (two invokes per size, the first cold)."""
+        event = (PROJECT_ROOT / "events" / "cpu-spike.json").read_bytes()
+        sizes = list(power_tune.DEFAULT_MEMORY_MB)
+        rows = power_tune.tune("GameEngineFunction", event, sizes, 2, self.settings, log=self.log)
+        self.results["power_tune"] = {"function": "GameEngineFunction", "event": "events/cpu-spike.json",
+                                      "rows": [asdict(row) for row in rows]}  # fmt: skip
+
     # --- memory and a crowd at once -----------------------------------------------------------
     def memory(self) -> None:
         """Services' memory at rest, then 100 spins at once (make load's code) and after."""
@@ -341,6 +355,8 @@ class Bench:
             "executor": self.executor_overhead,
             "sentry_far_away": self.sentry_far_away,
             "scenarios": self.scenarios,
+            "clock": self.clock,
+            "power_tune": self.power_tune,
             "deploy": self.deploy_times,
             "memory": self.memory,
         }
@@ -411,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        help="sizes imports cold_warm executor scenarios deploy memory (merged into --raw)",
+        help="sizes imports cold_warm executor sentry_far_away scenarios clock power_tune deploy memory "
+        "(merged into --raw)",
     )
     parser.add_argument("--raw", default=str(PROJECT_ROOT / ".local" / "bench.json"), help="raw results file")
     args = parser.parse_args(argv)

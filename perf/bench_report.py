@@ -199,6 +199,8 @@ SECTIONS = [
     ("scenarios", _scenarios),
     ("deploy_unchanged_s", _deploy),
     ("sentry_far_away", lambda results: (_sentry_far_away(results["sentry_far_away"]), [])),
+    ("lambda_clock", lambda results: _lambda_clock(results["lambda_clock"])),
+    ("power_tune", lambda results: _power_tune(results["power_tune"])),
     ("memory", lambda results: _memory_and_crowd(results)),
 ]
 
@@ -340,3 +342,77 @@ def _sentry_far_away(far: dict[str, Any]) -> list[str]:
         for label, values in far["samples"].items()
     ]
     return [*lines, "", "The options are in docs/performance-notes.md (Sentry's cost on a warm invoke).", ""]
+
+
+def _lambda_clock(clock: dict[str, Any]) -> Section:
+    """The CPU share per MemorySize and the freeze (perf/lambda_clock.py)."""
+    share, idle = clock["share"], clock["idle"]
+    aws_256, aws_1769 = 256 / 1769, 1.0
+    lines = [
+        "## Lambda's clock: the CPU share per MemorySize, and the freeze",
+        "",
+        f"{clock['confinement']}. A probe function burns CPU for 3 s of wall time; the share is its",
+        "process's CPU time over that wall time (docs/fidelity.md).",
+        "",
+        "| MemorySize | AWS's CPU | measured |",
+        "|---|---|---|",
+        f"| 256 MB, one busy thread | {aws_256:.1%} of a vCPU | {share['256']:.1%} of a core |",
+        f"| 1,769 MB, one busy thread | one vCPU | {share['1769']:.1%} of a core |",
+        f"| 3,008 MB, two busy threads | {3008 / 1769:.2f} vCPUs | {share['3008x2']:.2f} cores |",
+        "",
+        f"A background thread ticking every millisecond, across a {clock['idle_gap_s']:g} s idle gap "
+        "between two invokes:",
+        "",
+        "| | ticks between the invokes | ticks during the next invoke (0.3 s) |",
+        "|---|---|---|",
+        f"| frozen between invokes (aws) | {idle['aws']['between']} | {idle['aws']['during_next']} |",
+        f"| not frozen (LOCAL_LAMBDA_CPU=host) | {idle['host']['between']} | {idle['host']['during_next']} |",
+        "",
+    ]
+    targets = [
+        ("CPU share at 256 MB: 14.5 % +- 2 points of a core", f"{share['256']:.1%}",
+         abs(share["256"] - aws_256) <= 0.02),
+        ("CPU share at 1,769 MB: 100 % +- 5", f"{share['1769']:.1%}", abs(share["1769"] - aws_1769) <= 0.05),
+        ("two busy threads at 3,008 MB: at least 1.6 cores", f"{share['3008x2']:.2f}", share["3008x2"] >= 1.6),
+        ("a background thread makes no progress across an idle gap, and resumes",
+         f"{idle['aws']['between']} ticks idle, {idle['aws']['during_next']} on the next invoke",
+         idle["aws"]["between"] <= 5 and idle["aws"]["during_next"] >= 50),
+    ]  # fmt: skip
+    return lines, targets
+
+
+def _power_tune(tuned: dict[str, Any]) -> Section:
+    """`make power-tune` on the CPU spike: duration and cost per MemorySize."""
+    from perf.power_tune import SizeResult, chart, table
+
+    rows = [SizeResult(**row) for row in tuned["rows"]]
+    by_size = {row.memory_mb: row for row in rows}
+    lines = [
+        "## Memory is CPU: the CPU spike at each MemorySize",
+        "",
+        f"`make power-tune FUNCTION={tuned['function']} EVENT={tuned['event']}`: two invokes per size in",
+        "a new runtime (the first cold), at AWS's CPU share; costs at AWS's x86 prices (us-east-1),",
+        "requests included, the Init phase billed in the cold start's Billed Duration as AWS bills",
+        "it since August 2025. The game engine's Timeout is 15 s.",
+        "",
+        table(rows),
+        "",
+        "```",
+        chart(rows),
+        "```",
+        "",
+    ]
+    targets: list[Target] = []
+    if 1769 in by_size and 256 in by_size:
+        one, seventh = by_size[1769], by_size[256]
+        targets.append((
+            "the CPU spike at the game engine's 1,769 MB: 5-10 s (the seed's range)",
+            f"{(one.duration_ms or 0) / 1000:.1f} s",
+            not one.timed_out and 5000 <= (one.duration_ms or 0) <= 10000,
+        ))  # fmt: skip
+        targets.append((
+            "the same spike at 256 MB: a timeout, as on AWS",
+            "timed out" if seventh.timed_out else f"{(seventh.duration_ms or 0) / 1000:.1f} s",
+            seventh.timed_out,
+        ))  # fmt: skip
+    return lines, targets
