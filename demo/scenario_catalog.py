@@ -210,7 +210,7 @@ SCENARIOS = [
     Scenario(
         "memory-leak",
         "Memory leak",
-        "A module-level cache that grows on every warm invoke until MemorySize (256 MB) is reached.",
+        "A module-level cache that grows on every warm invoke until MemorySize (1,769 MB) is reached.",
         "X-Memory-Mb and memory.rss_mb climb call after call; REPORT's Max Memory Used; then "
         "'Runtime exited with error: signal: killed'.",
         Request("Memory leak", ENGINE, "POST", "/api/v1/scenarios/memory-leak", {"mode": "antipattern"},

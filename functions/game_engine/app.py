@@ -197,7 +197,7 @@ def memory_leak_scenario():
     if mode is Mode.ANTIPATTERN:
         tag("performance.issue", "memory_leak")
         tag("antipattern", "unbounded_module_cache")
-        summary, cached = memory_leak.report_leaking(spins, seed)
+        summary, cached = memory_leak.report_leaking(spins, seed, settings().leak_mb_per_call)
     else:
         summary, cached = memory_leak.report_bounded(spins, seed)
     rss = memory_leak.current_rss_mb()

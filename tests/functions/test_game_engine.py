@@ -161,7 +161,7 @@ def test_eager_init_does_its_work_at_import_and_lazy_init_does_not(db_env, user_
 
 
 def test_memory_leak_grows_and_the_bounded_cache_does_not(client, game_engine, env):
-    env(LEAK_SPINS="20000")
+    env(LEAK_SPINS="2000", LEAK_MB_PER_CALL="8")
     from engine import memory_leak
 
     memory_leak._audit_logs.clear()
@@ -170,6 +170,7 @@ def test_memory_leak_grows_and_the_bounded_cache_does_not(client, game_engine, e
     assert all(r.status_code == 200 for r in leaking + bounded)
     assert leaking[0].json_body == bounded[0].json_body == bounded[2].json_body
     assert len(memory_leak._audit_logs) == 3, "the anti-pattern keeps every audit log"
+    assert all(len(export) == 8 * 1024 * 1024 for _, export in memory_leak._audit_logs)
     assert memory_leak._summary.cache_info().currsize == 1
     memory_leak._audit_logs.clear()
 

@@ -1,5 +1,9 @@
 """The memory-leak scenario: an RTP simulation report whose raw results are cached forever,
-versus a bounded cache that keeps only summaries. Both return the same summary."""
+versus a bounded cache that keeps only summaries. Both return the same summary.
+
+Each leaking call keeps its audit log and the export rendered from it, sized as an eighth of
+the function's MemorySize by default: the kill comes after about eight warm calls whatever
+the MemorySize, and cheaply (copying bytes, not simulating more spins)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from typing import Any
 from engine import reels
 
 # ANTI-PATTERN: module level, so it survives between warm invocations, and nothing evicts it
-_audit_logs: list[list[tuple[int, tuple[str, str, str], int]]] = []
+_audit_logs: list[tuple[list[tuple[int, tuple[str, str, str], int]], bytes]] = []
+EXPORT_ROW_BYTES = 64
 
 
 def simulate(spins: int, seed: int) -> tuple[dict[str, Any], list[tuple[int, tuple[str, str, str], int]]]:
@@ -35,9 +40,19 @@ def simulate(spins: int, seed: int) -> tuple[dict[str, Any], list[tuple[int, tup
     return summary, audit
 
 
-def report_leaking(spins: int, seed: int) -> tuple[dict[str, Any], int]:
+def render_export(audit: list[tuple[int, tuple[str, str, str], int]], megabytes: int) -> bytes:
+    """The audit log as a fixed-width export of ``megabytes`` (its rows repeated to the size)."""
+    rows = b"".join(
+        f"{number:>10} {'|'.join(symbols):<40} {multiplier:>8}".encode().ljust(EXPORT_ROW_BYTES - 1) + b"\n"
+        for number, symbols, multiplier in audit[:1024]
+    )
+    size = megabytes * 1024 * 1024
+    return (rows * (size // max(len(rows), 1) + 1))[:size]
+
+
+def report_leaking(spins: int, seed: int, export_mb: int) -> tuple[dict[str, Any], int]:
     summary, audit = simulate(spins, seed)
-    _audit_logs.append(audit)  # "kept for later export", never read again
+    _audit_logs.append((audit, render_export(audit, export_mb)))  # "kept for later export", never read
     return summary, len(_audit_logs)
 
 

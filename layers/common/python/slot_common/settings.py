@@ -46,6 +46,7 @@ class Settings:
     cpu_spike_max_limit: int
     timeout_work_factor: int
     leak_spins: int
+    leak_mb_per_call: int
     eager_init: bool
     dangerous_scenarios_enabled: bool
     max_days: int
@@ -69,10 +70,12 @@ def settings() -> Settings:
         profiles_sample_rate=_float("SENTRY_PROFILES_SAMPLE_RATE", 1.0),
         sentry_compression_level=_optional_int("SENTRY_TRANSPORT_COMPRESSION_LEVEL"),
         max_bet=_int("MAX_BET", 500),
-        cpu_spike_limit=_int("CPU_SPIKE_LIMIT", 1_200_000),
+        cpu_spike_limit=_int("CPU_SPIKE_LIMIT", 900_000),
         cpu_spike_max_limit=_int("CPU_SPIKE_MAX_LIMIT", 5_000_000),
         timeout_work_factor=_int("TIMEOUT_WORK_FACTOR", 4),
-        leak_spins=_int("LEAK_SPINS", 120_000),
+        leak_spins=_int("LEAK_SPINS", 20_000),
+        # an eighth of MemorySize: the runtime is killed after about eight warm calls
+        leak_mb_per_call=_int("LEAK_MB_PER_CALL", _int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 256) // 8),
         eager_init=_bool("EAGER_INIT", False),
         dangerous_scenarios_enabled=_bool("DANGEROUS_SCENARIOS_ENABLED", True),
         max_days=_int("ANALYTICS_MAX_DAYS", 365),
