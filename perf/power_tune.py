@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dev.invoke import WORK_DIR, function_runtime
 from lambda_process_executor import confinement
 from lambda_process_executor.report import milliseconds, report_fields
-from lambda_process_executor.runtime import Invocation
+from lambda_process_executor.runtime import Invocation, RuntimeProcess
 from localcloud.settings import Settings
 
 DEFAULT_MEMORY_MB = (128, 256, 512, 1024, 1769, 3008)
@@ -52,31 +54,27 @@ class SizeResult:
         return "timed out" if self.timed_out else ""
 
 
-def measure(
-    logical_id: str, event: bytes, memory_mb: int, invokes: int, settings: Settings, owner
-) -> SizeResult:
+RuntimeFactory = Callable[[int], tuple[RuntimeProcess, str]]  # MemorySize -> (runtime, its ARN)
+
+
+def measure(new_runtime: RuntimeFactory, event: bytes, memory_mb: int, invokes: int) -> SizeResult:
     """``invokes`` invokes of ``event`` in one new runtime of ``memory_mb``."""
-    runtime, arn = function_runtime(logical_id, settings, owner, memory_mb, log=lambda _: None)
+    runtime, arn = new_runtime(memory_mb)
     durations, billed, init_ms, cold_billed, timed_out = [], [], None, None, False
     try:
         for number in range(invokes):
             request_id = str(uuid.uuid4())
             result = runtime.invoke(Invocation(request_id=request_id, function_arn=arn, payload=event))
             fields = report_fields(result.logs, request_id)
-            if fields.get("Status") == "timeout":
-                timed_out = True
-                durations, billed = (
-                    [milliseconds(fields["Duration"])],
-                    [milliseconds(fields["Billed Duration"])],
-                )
-                break
+            timed_out = fields.get("Status") == "timeout"
             if number == 0:
                 init_ms = milliseconds(fields["Init Duration"]) if "Init Duration" in fields else None
                 cold_billed = milliseconds(fields["Billed Duration"])
-                if invokes > 1:
-                    continue
-            durations.append(milliseconds(fields["Duration"]))
-            billed.append(milliseconds(fields["Billed Duration"]))
+            if number > 0 or invokes == 1 or timed_out:  # a timed-out size is not tried again
+                durations.append(milliseconds(fields["Duration"]))
+                billed.append(math.ceil(milliseconds(fields["Duration"])))  # a warm invoke's bill
+            if timed_out:
+                break
     finally:
         runtime.close()
     warm_billed = statistics.median(billed)
@@ -95,12 +93,17 @@ def measure(
 def tune(
     logical_id: str, event: bytes, memory_sizes: list[int], invokes: int, settings: Settings, log=print
 ) -> list[SizeResult]:
+    """Power-tunes a template function (the `make invoke` way) at each of ``memory_sizes``."""
     owner = confinement.for_owner(settings.capacity, WORK_DIR)
     log(owner.describe())
+
+    def new_runtime(memory_mb: int) -> tuple[RuntimeProcess, str]:
+        return function_runtime(logical_id, settings, owner, memory_mb, log=lambda _: None)
+
     results = []
     try:
         for memory_mb in memory_sizes:
-            result = measure(logical_id, event, memory_mb, invokes, settings, owner)
+            result = measure(new_runtime, event, memory_mb, invokes)
             log(f"{memory_mb} MB: {result.duration_ms} ms {result.note}")
             results.append(result)
     finally:
