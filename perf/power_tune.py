@@ -45,6 +45,7 @@ class SizeResult:
     invokes: int
     duration_ms: float | None  # median of the warm invokes (the cold one's if none)
     init_ms: float | None  # the cold start's Init Duration
+    cold_duration_ms: float | None  # the cold start's Duration (without its Init)
     cold_billed_ms: float | None  # Init + Duration of the cold start, as AWS bills it now
     cost_per_1000_usd: float | None  # 1,000 warm invokes
     timed_out: bool = False
@@ -60,7 +61,8 @@ RuntimeFactory = Callable[[int], tuple[RuntimeProcess, str]]  # MemorySize -> (r
 def measure(new_runtime: RuntimeFactory, event: bytes, memory_mb: int, invokes: int) -> SizeResult:
     """``invokes`` invokes of ``event`` in one new runtime of ``memory_mb``."""
     runtime, arn = new_runtime(memory_mb)
-    durations, billed, init_ms, cold_billed, timed_out = [], [], None, None, False
+    durations, billed, timed_out = [], [], False
+    init_ms = cold_duration = cold_billed = None
     try:
         for number in range(invokes):
             request_id = str(uuid.uuid4())
@@ -69,6 +71,7 @@ def measure(new_runtime: RuntimeFactory, event: bytes, memory_mb: int, invokes: 
             timed_out = fields.get("Status") == "timeout"
             if number == 0:
                 init_ms = milliseconds(fields["Init Duration"]) if "Init Duration" in fields else None
+                cold_duration = milliseconds(fields["Duration"])
                 cold_billed = milliseconds(fields["Billed Duration"])
             if number > 0 or invokes == 1 or timed_out:  # a timed-out size is not tried again
                 durations.append(milliseconds(fields["Duration"]))
@@ -83,7 +86,8 @@ def measure(new_runtime: RuntimeFactory, event: bytes, memory_mb: int, invokes: 
         vcpus=round(confinement.cpu_cores(memory_mb, host_cores=64), 3),
         invokes=invokes,
         duration_ms=round(statistics.median(durations), 1),
-        init_ms=round(init_ms, 1) if init_ms is not None else None,
+        init_ms=init_ms,
+        cold_duration_ms=cold_duration,
         cold_billed_ms=cold_billed,
         cost_per_1000_usd=cost_usd(warm_billed, memory_mb, 1000),
         timed_out=timed_out,
