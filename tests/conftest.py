@@ -51,17 +51,20 @@ def _run_service(service: ManagedProcess) -> Iterator[Settings]:
 def nothing_left_behind() -> Iterator[None]:
     """After every other session fixture has stopped what it started: the real process tree
     holds no descendant of this test session and no process running in, or naming, the tests'
-    state folder."""
+    state folder; and the cgroup tree holds no runtime cell of an owner that is gone (or of this
+    session)."""
     yield
     deadline = time.monotonic() + 10  # stopped processes may still be exiting
     while True:
         children = procfs.descendants(os.getpid())
         in_state = census.processes_in(TEST_SETTINGS.local_dir)
-        if not (children or in_state) or time.monotonic() > deadline:
+        cgroups = census.orphaned_cgroups()
+        if not (children or in_state or cgroups) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     described = [f"{pid}: {' '.join(procfs.command_line(pid))[:120]}" for pid in {*children, *in_state}]
     assert not described, "processes left by the tests:\n" + "\n".join(described)
+    assert not cgroups, "cgroups left by the tests:\n" + "\n".join(map(str, cgroups))
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lambda_process_executor import procfs
+from lambda_process_executor import confinement, procfs
+from lambda_process_executor.capacity import DEFAULT_CGROUP_ROOT
 
 
 @dataclass
@@ -73,3 +74,29 @@ def take(state_dir: Path, localstack_pid: int | None) -> Census:
         runtimes_rss_mb=_rss_mb(accounted + orphans),
         orphans=[pid for pid in orphans if procfs.process_start_time(pid) is not None],
     )
+
+
+def cgroups_of(work_dir: Path, root: str = DEFAULT_CGROUP_ROOT) -> list[Path]:
+    """Every cgroup folder (instances and their cells) of ``work_dir``'s owners, read in the
+    real cgroup tree."""
+    found = []
+    for _, bases in confinement.leftover_instances(Path(root), work_dir):
+        for base in bases:
+            found += [base, *(cell for cell in base.iterdir() if cell.is_dir())] if base.is_dir() else []
+    return found
+
+
+def orphaned_cgroups(root: str = DEFAULT_CGROUP_ROOT) -> list[Path]:
+    """Instances of any work folder whose owner is gone, or is this process: left behind."""
+    found = confinement.hierarchies(Path(root))
+    if found is None:
+        return []
+    group = found[1][0] / confinement.GROUP
+    instances = [path for path in group.iterdir() if path.is_dir()] if group.is_dir() else []
+    return [
+        path
+        for path in instances
+        if not path.name.rsplit("-", 1)[-1].isdigit()
+        or int(path.name.rsplit("-", 1)[1]) == os.getpid()
+        or procfs.process_start_time(int(path.name.rsplit("-", 1)[1])) is None
+    ]

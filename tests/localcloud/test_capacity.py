@@ -237,22 +237,27 @@ def test_deleting_a_function_while_it_runs_leaves_no_process(cloud, layer):
         running.result(timeout=30)
 
 
-def test_killing_localstack_takes_every_runtime_with_it(cloud, layer):
-    """Last in this module: it kills the module's LocalStack (kill -9, no clean-up of ours)."""
+def test_killing_localstack_takes_every_runtime_and_cgroup_with_it(cloud, layer):
+    """Last in this module: it kills the module's LocalStack (kill -9, no clean-up of ours),
+    with one runtime busy and one frozen between invokes."""
     name = _probe(cloud, layer, timeout=30)
     lambda_client = _lambda(cloud)
-    pool = ThreadPoolExecutor(2)
-    for _ in range(2):
-        pool.submit(invoke, lambda_client, name, {"busy_seconds": 25})
+    pool = ThreadPoolExecutor(1)
+    pool.submit(invoke, lambda_client, name, {"busy_seconds": 25})
     deadline = time.monotonic() + 15
-    while _runtimes_of(cloud, name).count < 2:
+    while _runtimes_of(cloud, name).count < 1:
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    invoke(lambda_client, name, {})  # a second runtime, frozen once it has answered
     runtimes = _runtimes_of(cloud, name).runtimes
+    assert len(runtimes) == 2 and census.cgroups_of(cloud.lambda_envs_dir)
     os.kill(_localstack_pid(cloud), signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while any(procfs.process_start_time(pid) for pid in runtimes):
-        assert time.monotonic() < deadline, "runtimes outlived LocalStack (parent-death signal)"
+    deadline = time.monotonic() + 10
+    while any(procfs.process_start_time(pid) for pid in runtimes) or census.cgroups_of(cloud.lambda_envs_dir):
+        assert time.monotonic() < deadline, (
+            f"runtimes {[p for p in runtimes if procfs.process_start_time(p)]} or cgroups "
+            f"{census.cgroups_of(cloud.lambda_envs_dir)} outlived LocalStack"
+        )
         time.sleep(0.1)
     assert census.take(cloud.local_dir / "localstack", None).orphans == []
     pool.shutdown(wait=True, cancel_futures=True)

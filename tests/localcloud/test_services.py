@@ -12,7 +12,10 @@ import threading
 import pytest
 
 from localcloud import census
+from localcloud.aws import client
 from localcloud.processes import process_start_time, read_pid_file, write_pid_file
+from localcloud.settings import PROJECT_ROOT, Settings
+from tests.localcloud.lambdas import deploy_function, invoke, zip_tree
 
 pytestmark = pytest.mark.localstack
 
@@ -29,6 +32,29 @@ def cli_env(tmp_path):
     env.pop("MONGODB_URI", None)
     yield env
     subprocess.run([sys.executable, "-m", "localcloud", "down"], env=env, check=False, capture_output=True)
+
+
+def cli_settings(tmp_path) -> Settings:
+    """The settings cli_env describes."""
+    return Settings(
+        local_dir=(tmp_path / "local").resolve(),
+        localstack_port=4597,
+        mongo_port=27097,
+        spotlight_port=8997,
+        mongodb_uri=None,
+        lambda_keepalive_ms=600000,
+    )
+
+
+def frozen_runtime(settings: Settings) -> int:
+    """A function invoked once on the cli_env LocalStack: its runtime waits, frozen, for more."""
+    lambda_client = client(settings, "lambda")
+    code = zip_tree({"clock.py": PROJECT_ROOT / "perf" / "probes" / "clock.py"})
+    deploy_function(lambda_client, "frozen", "clock.handler", code, memory=256)
+    invoke(lambda_client, "frozen", {})
+    runtimes = census.lambda_runtimes(settings.local_dir / "localstack")
+    assert len(runtimes) == 1, runtimes
+    return runtimes[0]
 
 
 def localcloud(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -61,8 +87,14 @@ def test_up_is_idempotent_status_tells_and_down_leaves_no_process(cli_env, tmp_p
     for name, pid in pids.items():
         assert f"running (pid {pid})" in status and str(run_dir / f"{name}.log") in status
 
+    settings = cli_settings(tmp_path)
+    runtime = frozen_runtime(settings)
+    assert census.cgroups_of(settings.lambda_envs_dir), "the runtime should be in a cell"
+
     down = localcloud(cli_env, "down")
     assert down.returncode == 0 and down.stdout.count(": stopped") == 3
+    assert process_start_time(runtime) is None, "a frozen runtime outlived make down"
+    assert census.cgroups_of(settings.lambda_envs_dir) == [], "cgroups left after make down"
     assert all(process_start_time(pid) is None for pid in pids.values())
     assert census.processes_in(tmp_path / "local") == [], "a process still runs in the state folder"
     assert "stopped" in localcloud(cli_env, "status").stdout
