@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -114,6 +114,9 @@ seed: $(VENV)/.installed ## seed MongoDB with the demo data (idempotent)
 
 scenarios: $(VENV)/.installed ## run every scenario and fix on the deployed stack; check each Sentry signal (--json: ARGS=--json)
 	$(PY) -m demo.scenarios $(ARGS)
+
+cold-start: $(VENV)/.installed ## the next invoke of both cold-start functions starts a new environment (a configuration change, as on AWS)
+	$(PY) -m demo.cold_start
 
 load: $(VENV)/.installed ## 100 spins from 100 concurrent clients (default) through API Gateway, then check that nothing was lost (ARGS=--spins N --concurrency N)
 	$(PY) -m perf.load $(ARGS)

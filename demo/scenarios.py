@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from demo import sentry_rules, spotlight
+from demo.cold_start import force_cold_start
 from demo.scenario_catalog import DEFAULTS, EXTRA_REQUESTS, SCENARIOS, Request, Resolved, Scenario
 from deploy.local import Deployment, describe_deployment
 from dev.logs import read_logs
@@ -368,11 +369,6 @@ class Runner:
             self.log(f"[{number}/{len(chosen)}] {scenario.id}: {mark} ({elapsed:.1f} s) {outcome.detail}")
             outcomes.append(outcome)
         return outcomes
-
-
-def force_cold_start(lambda_client: Any, function: str) -> None:
-    """A configuration change retires the function's warm environments, as on AWS."""
-    aws.update_function_environment(lambda_client, function, {"COLD_START_NONCE": str(time.time_ns())})
 
 
 def table(outcomes: list[Outcome]) -> str:
