@@ -25,7 +25,11 @@ from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeS
 from localcloud.settings import PROJECT_ROOT, Settings
 
 WORK_DIR = PROJECT_ROOT / ".local" / "invoke"
-LAYER_ARTIFACTS = {"DependenciesLayer": "dependencies-layer", "CommonLayer": "common-layer"}
+LAYER_ARTIFACTS = {
+    "DependenciesLayer": "dependencies-layer",
+    "CommonLayer": "common-layer",
+    "SentryRelayLayer": "sentry-relay-layer",
+}
 
 
 def _resolve(value: Any, parameters: dict[str, str], names: dict[str, str]) -> str:
@@ -151,7 +155,8 @@ def invoke(
     runtime, arn = function_runtime(logical_id, settings, owner, log=log)
     try:
         result = runtime.invoke(Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=event))
-        return result.payload, result.is_error, result.logs
+        rest = result.settle() if result.settle else ""  # extensions end the Invoke phase
+        return result.payload, result.is_error, result.logs + rest
     finally:
         runtime.close()
         owner.close()

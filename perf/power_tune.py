@@ -67,7 +67,8 @@ def measure(new_runtime: RuntimeFactory, event: bytes, memory_mb: int, invokes: 
         for number in range(invokes):
             request_id = str(uuid.uuid4())
             result = runtime.invoke(Invocation(request_id=request_id, function_arn=arn, payload=event))
-            fields = report_fields(result.logs, request_id)
+            logs = result.logs + (result.settle() if result.settle else "")
+            fields = report_fields(logs, request_id)
             timed_out = fields.get("Status") == "timeout"
             if number == 0:
                 init_ms = milliseconds(fields["Init Duration"]) if "Init Duration" in fields else None

@@ -11,6 +11,7 @@ layers are merged once per layer set into the folder that plays ``/opt``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # LocalStack is installed in its own environment, not the dev one (where mypy would see this
@@ -29,7 +31,7 @@ from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntim
 from lambda_process_executor import confinement
 from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.environment import UnsupportedRuntimeError, python_tag
-from lambda_process_executor.pool import RuntimePool
+from lambda_process_executor.pool import FunctionPool, RuntimePool
 from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec, error_body
 
 LOG = logging.getLogger(__name__)
@@ -102,6 +104,27 @@ def merged_layers_dir(function_version: FunctionVersion) -> Path:
     except OSError:  # another environment of the same layer set won the race
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def put_logs(env_vars: dict[str, str], text: str) -> None:
+    """Lines of a function's log to its CloudWatch Logs stream (LocalStack's internal client)."""
+    from localstack.aws.connect import connect_to
+
+    lines = [line for line in text.splitlines() if line]
+    if not lines:
+        return
+    group, stream = env_vars.get("AWS_LAMBDA_LOG_GROUP_NAME"), env_vars.get("AWS_LAMBDA_LOG_STREAM_NAME")
+    region = env_vars.get("AWS_REGION") or env_vars.get("AWS_DEFAULT_REGION") or "us-east-1"
+    logs = connect_to(region_name=region).logs
+    events = [{"timestamp": int(time.time() * 1000), "message": line + "\n"} for line in lines]
+    try:
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    except logs.exceptions.ResourceNotFoundException:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 
 def pool_key(function_version: FunctionVersion) -> str:
@@ -180,11 +203,42 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.current = runtime
         try:
             result = runtime.invoke(invocation)
-        finally:
+        except BaseException:
             self.current = None
             pool.release(function_pool, runtime)
+            raise
         self._logs = result.logs
+        if result.settle is None:
+            self.current = None
+            pool.release(function_pool, runtime)
+        else:  # the caller has its answer; the extensions finish the Invoke phase meanwhile
+            threading.Thread(
+                target=self._settle, args=(result.settle, pool, function_pool, runtime), daemon=True
+            ).start()
         return InvocationResult(request_id, result.payload, result.is_error, result.logs)
+
+    def _settle(
+        self,
+        settle: Callable[[], str],
+        pool: RuntimePool,
+        function_pool: FunctionPool,
+        runtime: RuntimeProcess,
+    ) -> None:
+        """Ends the Invoke phase after the answer: its log (the extensions' output, END and
+        REPORT) goes to CloudWatch Logs directly, as LocalStack's own log handler would send it;
+        the runtime goes back to the pool only then."""
+        try:
+            rest = settle()
+        except Exception as error:  # never lose the runtime's place in the pool
+            LOG.warning("ending an invoke with extensions failed: %r", error)
+            rest = ""
+        finally:
+            self.current = None
+            pool.release(function_pool, runtime)  # before the REPORT shows: the runtime is free
+        try:
+            put_logs(self.spec.env_vars if self.spec else {}, rest)
+        except Exception as error:
+            LOG.warning("the end of an invoke's log did not reach CloudWatch Logs: %r", error)
 
     def _capacity_exhausted(self, request_id: str, pool: RuntimePool) -> InvocationResult:
         limits = pool.settings

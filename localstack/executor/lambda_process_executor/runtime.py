@@ -24,8 +24,10 @@ import queue
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +40,15 @@ from lambda_process_executor import procfs
 from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.confinement import Cell, Confinement
 from lambda_process_executor.environment import function_environment
+from lambda_process_executor.extensions import (
+    PREFIX as EXTENSIONS_PREFIX,
+)
+from lambda_process_executor.extensions import (
+    RUNTIME_SHUTDOWN_SECONDS,
+    SHUTDOWN_LIMIT_SECONDS,
+    Extensions,
+    discover,
+)
 from lambda_process_executor.report import report_line
 
 RUNTIME_API_PREFIX = "/2018-06-01/runtime"
@@ -84,7 +95,11 @@ class InvokeResult:
     request_id: str
     payload: bytes
     is_error: bool
-    logs: str
+    logs: str  # up to the response
+    # with extensions, the caller has its answer before the Invoke phase ends: this waits for
+    # every extension's Next and returns the rest of the log (their output, END and REPORT)
+    settle: Callable[[], str] | None = None
+    response_ms: float = 0.0  # from the invoke to the runtime's response
 
 
 @dataclass
@@ -93,6 +108,17 @@ class _Outcome:
     is_error: bool
     status: str | None = None  # "timeout" / "error" for the REPORT line, as AWS prints it
     error_type: str | None = None
+
+
+def _invoke_event(invocation: Invocation) -> dict[str, Any]:
+    """The INVOKE event an extension's Next returns."""
+    return {
+        "eventType": "INVOKE",
+        "deadlineMs": invocation.deadline_ms,
+        "requestId": invocation.request_id,
+        "invokedFunctionArn": invocation.function_arn,
+        "tracing": {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id},
+    }
 
 
 def error_body(request_id: str, error_type: str, message: str) -> bytes:
@@ -137,6 +163,14 @@ class _Spawner:
 SPAWNER = _Spawner()
 
 
+class _RuntimeAPIServer(ThreadingHTTPServer):
+    """A killed process's open request (its Next) ends in a reset: expected, not an error."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class RuntimeProcess:
     """One execution environment: one runtime process, served and watched from threads."""
 
@@ -148,6 +182,9 @@ class RuntimeProcess:
         self.runtime_id = runtime_id
         self.confinement = confinement or Confinement(CapacitySettings.defaults())
         self.cell: Cell | None = None
+        self._frozen_lock = threading.Lock()
+        self._runtime_waiting = False
+        self._frozen = False
         self.log_path = env_dir / "function.log"
         (env_dir / "tmp").mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
@@ -158,7 +195,7 @@ class RuntimeProcess:
         self.current: Invocation | None = None
         self.invocations: queue.Queue[Invocation] = queue.Queue()
         self._spawned_at = 0.0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _runtime_api_handler(self))
+        self._server = _RuntimeAPIServer(("127.0.0.1", 0), _runtime_api_handler(self))
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, name=f"runtime-api-{runtime_id[:8]}", daemon=True
@@ -172,6 +209,7 @@ class RuntimeProcess:
             runtime_api=f"127.0.0.1:{self._server.server_address[1]}",
             tmp_dir=env_dir / "tmp",
         )
+        self.extensions = Extensions(self.function_env, self._freeze_if_idle)
 
     # --- the process -----------------------------------------------------------------
     @property
@@ -179,7 +217,8 @@ class RuntimeProcess:
         return self.process.pid if self.process is not None else None
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        """The runtime and every extension run (an extension that died resets the environment)."""
+        return self.process is not None and self.process.poll() is None and self.extensions.alive()
 
     def _spawn(self) -> None:
         # one queue per runtime process: a /next left hanging by a killed runtime holds the
@@ -189,9 +228,17 @@ class RuntimeProcess:
         self.init_error = None
         self.init_duration_ms = None
         self.peak_kb = 0
+        self.kill()  # what is left of an earlier life (an extension outliving a crashed runtime)
+        with self._frozen_lock:  # a killed runtime's Next never returns: it waits for nothing now
+            self._runtime_waiting = False
         self._spawned_at = time.perf_counter()
         if self.cell is None:
             self.cell = self.confinement.cell(self.runtime_id)
+        # the Init phase's CPU first (AWS's burst), the share from the runtime's first /next
+        self.cell.limit_cpu(self.confinement.init_cores(self.spec.memory_mb))
+        self.process = None
+        if not self._start_extensions():
+            return
         with open(self.log_path, "ab", buffering=0) as log:
             self.process = SPAWNER.popen(
                 [self.spec.python, "-m", "awslambdaric", self.spec.handler],
@@ -203,9 +250,34 @@ class RuntimeProcess:
                 start_new_session=True,
             )
         procfs.write_pid_file(self.env_dir / PID_FILE, self.process.pid)
-        # the Init phase's CPU first (AWS's burst), the share from the first /next on
         self.cell.adopt(self.process.pid)
-        self.cell.limit_cpu(self.confinement.init_cores(self.spec.memory_mb))
+
+    def _start_extensions(self) -> bool:
+        """Extension init, before the runtime's: each registers and calls Next; False (and an
+        init error) if one does not."""
+        self.extensions = Extensions(self.function_env, self._freeze_if_idle)
+        paths = discover(Path(self.spec.opt_dir))
+        if not paths:
+            return True
+        self.extensions.start(paths, self._spawn_extension)
+        failure = self.extensions.wait_ready(time.monotonic() + INIT_TIMEOUT_SECONDS)
+        for line in self.extensions.ready_lines():
+            self._log(line)
+        if failure:
+            self.mark_init_error(
+                json.dumps({"errorType": failure.split(":")[0], "errorMessage": failure}).encode()
+            )
+            return False
+        return True
+
+    def _spawn_extension(self, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with open(self.log_path, "ab", buffering=0) as log:  # extensions' output: the function's log
+            process = SPAWNER.popen(argv, cwd=self.spec.opt_dir, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        procfs.write_pid_file(self.env_dir / f"extension-{process.pid}.pid", process.pid)
+        if self.cell is not None:
+            self.cell.adopt(process.pid)
+        return process
 
     def mark_ready(self) -> None:
         if not self.ready.is_set():
@@ -215,14 +287,29 @@ class RuntimeProcess:
             self.ready.set()
 
     def wait_for_next(self, waiting_on: queue.Queue[Invocation]) -> Invocation:
-        """The runtime asked for the next event: frozen until there is one, as on AWS."""
-        cell = self.cell
-        if cell is not None:
-            cell.freeze()
+        """The runtime asked for the next event: frozen until there is one, as on AWS, once
+        every extension waits too."""
+        with self._frozen_lock:
+            self._runtime_waiting = True
+        self._freeze_if_idle()
         invocation = waiting_on.get()
-        if cell is not None:
-            cell.thaw()
+        with self._frozen_lock:
+            self._runtime_waiting = False
+            self._thaw()
         return invocation
+
+    def _freeze_if_idle(self) -> None:
+        with self._frozen_lock:
+            if self._runtime_waiting and not self._frozen and self.extensions.all_in_next():
+                if self.cell is not None:
+                    self.cell.freeze()
+                self._frozen = True
+
+    def _thaw(self) -> None:
+        """Under the lock."""
+        if self._frozen and self.cell is not None:
+            self.cell.thaw()
+        self._frozen = False
 
     def mark_init_error(self, body: bytes) -> None:
         self.init_error = body
@@ -258,17 +345,36 @@ class RuntimeProcess:
         return f"Runtime exited with error: exit status {code}"
 
     def kill(self) -> None:
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        """SIGKILL to the runtime and every extension (thawed, so that they act on it)."""
+        processes = [m.process for m in self.extensions.members]
+        processes += [self.process] if self.process is not None else []
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
         if self.cell is not None:
             self.cell.thaw()  # a frozen process acts on SIGKILL only once thawed (cgroup v1)
-        self.process.wait()
+        with self._frozen_lock:
+            self._frozen = False
+        for process in processes:
+            process.wait()
+
+    def shut_down(self, reason: str) -> None:
+        """The Shutdown phase: SIGTERM to the runtime (300 ms), SHUTDOWN to the extensions,
+        2,000 ms in all, then SIGKILL. Without extensions, SIGKILL at once (as AWS does)."""
+        if self.extensions.members and self.process is not None:
+            deadline = time.monotonic() + SHUTDOWN_LIMIT_SECONDS
+            with self._frozen_lock:
+                self._thaw()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(RUNTIME_SHUTDOWN_SECONDS)
+            self.extensions.shut_down(reason, deadline)
+        self.kill()
 
     def close(self) -> None:
-        """Kills the runtime, removes its cell, stops its Runtime API and removes its folder."""
-        self.kill()
+        """Shuts the environment down, removes its cell, stops its Runtime API and its folder."""
+        self.shut_down("spindown")
         if self.cell is not None:
             self.cell.release()
             self.cell = None
@@ -319,9 +425,35 @@ class RuntimeProcess:
             )
         else:
             outcome = self._execute(invocation)
-        duration_ms = (time.perf_counter() - started) * 1000
-        self._log(f"END RequestId: {rid}")
+        response_ms = (time.perf_counter() - started) * 1000
         init_ms = self.init_duration_ms if fresh_init else None
+        if self.extensions.members and self.alive():  # the Invoke phase goes on after the answer
+            deadline = time.monotonic() + max(0.0, invocation.deadline_ms / 1000 - time.time())
+
+            def settle() -> str:
+                return self._settle(rid, started, init_ms, outcome, deadline)
+
+            return InvokeResult(
+                rid, outcome.payload, outcome.is_error, self._read_log(offset), settle, response_ms
+            )
+        self._end(rid, started, init_ms, outcome)
+        return InvokeResult(rid, outcome.payload, outcome.is_error, self._read_log(offset), None, response_ms)
+
+    def _settle(
+        self, rid: str, started: float, init_ms: float | None, outcome: _Outcome, deadline: float
+    ) -> str:
+        """After the answer: until every extension has called Next (the function's Timeout bounds
+        the whole Invoke phase), then END and REPORT; the log written meanwhile."""
+        offset = self._log_offset()
+        if not self.extensions.wait_all_in_next(deadline):
+            self._timed_out(rid)
+            outcome = _Outcome(outcome.payload, outcome.is_error, "timeout")
+        self._end(rid, started, init_ms, outcome)
+        return self._read_log(offset)
+
+    def _end(self, rid: str, started: float, init_ms: float | None, outcome: _Outcome) -> None:
+        duration_ms = (time.perf_counter() - started) * 1000  # runtime and extensions, as AWS counts
+        self._log(f"END RequestId: {rid}")
         self._log(
             report_line(
                 rid,
@@ -333,13 +465,25 @@ class RuntimeProcess:
                 outcome.error_type,
             )
         )
-        return InvokeResult(rid, outcome.payload, outcome.is_error, self._read_log(offset))
+
+    def _reset(self, reason: str) -> None:
+        """An invoke failed (timeout, memory): the runtime goes at once, the extensions get
+        SHUTDOWN with the reason; the next invoke initialises again, as on AWS."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.shut_down(reason)
+
+    def _timed_out(self, rid: str) -> None:
+        self._reset("timeout")
+        message = f"Task timed out after {self.spec.timeout_seconds:.2f} seconds"
+        self._log(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {rid} {message}")
 
     def _execute(self, invocation: Invocation) -> _Outcome:
         rid = invocation.request_id
         if self.init_error is not None:
             error = self.init_error
-            self.kill()  # the next invoke initialises again, as on AWS
+            self._reset("failure")  # the next invoke initialises again, as on AWS
             error_type = json.loads(error).get("errorType", "Runtime.Unknown")
             return _Outcome(error, True, "error", error_type)
         timeout = self.spec.timeout_seconds
@@ -347,18 +491,20 @@ class RuntimeProcess:
         deadline = time.monotonic() + timeout
         limit_kb = self.spec.memory_mb * 1024
         self.current = invocation
+        self.extensions.deliver(_invoke_event(invocation))
         self.invocations.put(invocation)
         try:
             while not invocation.done.wait(MEMORY_POLL_SECONDS):
                 if self._sample_memory() > limit_kb:
-                    self.kill()
+                    self._reset("failure")
                     return self._exited(rid, "Runtime exited with error: signal: killed")
                 if not self.alive():
-                    return self._exited(rid, self._exit_reason())
+                    reason = self._exit_reason()
+                    self._reset("failure")
+                    return self._exited(rid, reason)
                 if time.monotonic() >= deadline:
-                    self.kill()
+                    self._timed_out(rid)
                     message = f"Task timed out after {timeout:.2f} seconds"
-                    self._log(f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"[:-3] + f"Z {rid} {message}")
                     return _Outcome(
                         error_body(rid, "Sandbox.Timedout", f"RequestId: {rid} Error: {message}"),
                         True,
@@ -386,7 +532,9 @@ class RuntimeProcess:
 
 
 def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler]:
-    """The Lambda Runtime API of one runtime, as AWS's emulator serves it."""
+    """The Lambda Runtime API of one runtime, as AWS's emulator serves it, and its Extensions API.
+
+    Long because it is one HTTP handler class: the API's routes read best side by side."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -405,7 +553,14 @@ def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler
             self.end_headers()
             self.wfile.write(body)
 
+        def _extensions(self, body: bytes = b"") -> None:
+            status, answer, headers = runtime.extensions.handle(self.command, self.path, self.headers, body)
+            self._reply(status, answer, headers)
+
         def do_GET(self) -> None:
+            if self.path.startswith(EXTENSIONS_PREFIX):
+                self._extensions()
+                return
             if self.path != NEXT_PATH:
                 self._reply(HTTPStatus.NOT_FOUND, b'{"errorMessage": "not found"}')
                 return
@@ -427,6 +582,9 @@ def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if self.path.startswith(EXTENSIONS_PREFIX):
+                self._extensions(body)
+                return
             if self.path == INIT_ERROR_PATH:
                 runtime.mark_init_error(body)
                 self._reply(HTTPStatus.ACCEPTED)
