@@ -93,6 +93,8 @@ def parameter_overrides(target: AwsTarget, allowed_origin: str) -> list[str]:
     }
     if deploy.cpu_spike_limit:
         values["CpuSpikeLimit"] = deploy.cpu_spike_limit
+    if deploy.sentry_relay_port:
+        values["SentryRelayPort"] = deploy.sentry_relay_port
     # an empty value cannot be written Key= on SAM's command line: left out, it is the default ("")
     return [f"{key}={value}" for key, value in values.items() if value]
 

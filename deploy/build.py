@@ -24,6 +24,7 @@ from localcloud.settings import PROJECT_ROOT
 BUILD_DIR = PROJECT_ROOT / ".local" / "build"
 LAYER_REQUIREMENTS = PROJECT_ROOT / "layers" / "dependencies" / "requirements.txt"
 COMMON_LAYER = PROJECT_ROOT / "layers" / "common"
+RELAY_LAYER = PROJECT_ROOT / "layers" / "sentry-relay"
 FUNCTIONS = PROJECT_ROOT / "functions"
 RUNTIME_PYTHON = PROJECT_ROOT / ".local" / "venv-lambda" / "bin" / "python"
 PLATFORM = ("manylinux2014_x86_64", "cp", "3.13")
@@ -81,7 +82,8 @@ def deterministic_zip(root: Path, include_bytecode: bool = True) -> tuple[bytes,
             if parts & {".chalice", ".pytest_cache"} or ("__pycache__" in parts and not include_bytecode):
                 continue
             info = zipfile.ZipInfo(path.relative_to(root).as_posix(), FIXED_TIME)
-            info.external_attr = 0o644 << 16
+            # an executable stays one (a layer's /opt/extensions), as AWS unzips it
+            info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             data = path.read_bytes()
             unzipped += len(data)
@@ -149,6 +151,13 @@ def build_common_layer() -> Artifact:
     return _store("common-layer", data, unzipped)
 
 
+def build_relay_layer() -> Artifact:
+    """The sentry-relay extension, for /opt/extensions (no bytecode: a script, not a module)."""
+    staging = _stage(RELAY_LAYER / "extensions", BUILD_DIR / "staging" / "sentry-relay-layer" / "extensions")
+    data, unzipped = deterministic_zip(staging.parent)
+    return _store("sentry-relay-layer", data, unzipped)
+
+
 def build_function(service: str) -> Artifact:
     staging = _stage(FUNCTIONS / service, BUILD_DIR / "staging" / service)
     data, unzipped = deterministic_zip(staging)
@@ -179,8 +188,8 @@ def _mb(size: int) -> str:
 
 
 def build_all(log=print) -> tuple[dict[str, Artifact], list[Artifact]]:
-    """(function packages by service, [dependencies layer, common layer]), sizes logged."""
-    layers = [build_dependencies_layer(log), build_common_layer()]
+    """(function packages by service, [dependencies, common, sentry-relay layers]), sizes logged."""
+    layers = [build_dependencies_layer(log), build_common_layer(), build_relay_layer()]
     functions = {service: build_function(service) for service in services()}
     for artifact in [*layers, *functions.values()]:
         zipped, unzipped = _mb(artifact.zipped_bytes), _mb(artifact.unzipped_bytes)

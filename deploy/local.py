@@ -119,6 +119,7 @@ def code_locations(
     locations = {f"functions/{name}": uploaded[artifact.name] for name, artifact in functions.items()}
     locations["layers/dependencies"] = uploaded["dependencies-layer"]
     locations["layers/common"] = uploaded["common-layer"]
+    locations["layers/sentry-relay"] = uploaded["sentry-relay-layer"]
     return locations
 
 
@@ -135,6 +136,8 @@ def stack_parameters(settings: Settings, name: str) -> dict[str, str]:
     }
     if deploy.cpu_spike_limit:
         parameters["CpuSpikeLimit"] = deploy.cpu_spike_limit
+    if deploy.sentry_relay_port:
+        parameters["SentryRelayPort"] = deploy.sentry_relay_port
     return parameters
 
 

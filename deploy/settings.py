@@ -22,6 +22,7 @@ class DeploySettings:
     sentry_release: str = ""
     dangerous_scenarios_enabled: str = "true"
     cpu_spike_limit: str = ""  # empty: the template's default
+    sentry_relay_port: str = ""  # empty: the template's default (the relay on); 0: off
 
     @classmethod
     def from_env(cls) -> DeploySettings:
@@ -36,4 +37,5 @@ class DeploySettings:
             sentry_release=env.get("SENTRY_RELEASE", ""),
             dangerous_scenarios_enabled=env.get("DANGEROUS_SCENARIOS_ENABLED") or "true",
             cpu_spike_limit=env.get("CPU_SPIKE_LIMIT", ""),
+            sentry_relay_port=env.get("SENTRY_RELAY_PORT", ""),
         )

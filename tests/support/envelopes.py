@@ -35,8 +35,12 @@ def parse_envelope(raw: bytes) -> list[tuple[dict[str, Any], Any]]:
 class EnvelopeReceiver:
     """Collects every envelope item POSTed to /api/<project>/envelope/ on a loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay_seconds: float = 0.0) -> None:
         self.items: list[tuple[dict[str, Any], Any]] = []
+        self.received_at: list[tuple[float, dict[str, Any], Any]] = []  # (time.time(), header, payload)
+        self.delay_seconds = delay_seconds  # an ingest this far away
+        self.down = False  # answers 503, as an ingest that is down
+        self.raw: list[bytes] = []  # every envelope as it came
         self._lock = threading.Lock()
         receiver = self
 
@@ -46,10 +50,19 @@ class EnvelopeReceiver:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if receiver.down:
+                    self.send_response(503)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                time.sleep(receiver.delay_seconds)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
+                items = parse_envelope(body)
                 with receiver._lock:
-                    receiver.items.extend(parse_envelope(body))
+                    receiver.items.extend(items)
+                    receiver.raw.append(body)
+                    receiver.received_at.extend((time.time(), header, payload) for header, payload in items)
                 self.send_response(200)
                 self.send_header("Content-Length", "2")
                 self.end_headers()

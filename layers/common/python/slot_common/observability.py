@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
+from slot_common import sentry_relay
 from slot_common.settings import settings
 
 _sentry: Any = None  # the sentry_sdk module once init_sentry() enabled it
@@ -56,6 +57,13 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
         # asynchronous transport and our sample rates. (The `spotlight` option alone sends
         # synchronously and forces every trace and profile, which a loaded function feels.)
         dsn, spotlight = spotlight_dsn(spotlight), None
+    port = sentry_relay.relay_port() if config.sentry_relay_port and transport is None else None
+    if port is not None and dsn:  # the relay extension forwards to the DSN and to Spotlight
+        dsn, spotlight, transport = (
+            sentry_relay.relay_dsn(dsn, port),
+            None,
+            sentry_relay.relay_transport(port),
+        )
     sentry_sdk.init(
         dsn=dsn,
         # False, not None: with None the SDK reads SENTRY_SPOTLIGHT from the environment itself
@@ -81,7 +89,10 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
         # Sentry's N+1 detector groups them
         data_collection={"database_query_data": False, "user_info": False},
         _experiments=cast(
-            Any, _transport_options(config.sentry_compression_level, local=not config.sentry_dsn)
+            Any,
+            _transport_options(
+                config.sentry_compression_level, local=not config.sentry_dsn or port is not None
+            ),
         ),
     )
     _sentry = sentry_sdk

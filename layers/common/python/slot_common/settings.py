@@ -41,6 +41,7 @@ class Settings:
     traces_sample_rate: float
     profiles_sample_rate: float
     sentry_compression_level: int | None
+    sentry_relay_port: int | None  # the sentry-relay extension's port (None: send directly)
     max_bet: int
     cpu_spike_limit: int
     cpu_spike_max_limit: int
@@ -69,6 +70,7 @@ def settings() -> Settings:
         traces_sample_rate=_float("SENTRY_TRACES_SAMPLE_RATE", 1.0),
         profiles_sample_rate=_float("SENTRY_PROFILES_SAMPLE_RATE", 1.0),
         sentry_compression_level=_optional_int("SENTRY_TRANSPORT_COMPRESSION_LEVEL"),
+        sentry_relay_port=_optional_int("SENTRY_RELAY_PORT"),
         max_bet=_int("MAX_BET", 500),
         cpu_spike_limit=_int("CPU_SPIKE_LIMIT", 900_000),
         cpu_spike_max_limit=_int("CPU_SPIKE_MAX_LIMIT", 5_000_000),
