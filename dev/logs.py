@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import time
 from datetime import UTC, datetime
 
 from deploy import stack
@@ -42,6 +44,21 @@ def read_logs(settings: Settings, name: str, limit: int = 500, since_ms: int | N
         f"{datetime.fromtimestamp(event['timestamp'] / 1000, UTC):%H:%M:%S} {event['message'].rstrip()}"
         for event in events
     ]
+
+
+def report_of(settings: Settings, function: str, request_id: str, since_ms: int, timeout: float = 30) -> str:
+    """An invoke's REPORT line from CloudWatch Logs, waiting for it: a function with extensions
+    answers before its Invoke phase ends, so its REPORT is not in the answer's log tail."""
+    logs = aws.client(settings, "logs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(logs.exceptions.ResourceNotFoundException):
+            page = logs.filter_log_events(logGroupName=f"/aws/lambda/{function}", startTime=since_ms)
+            for event in page["events"]:  # matched here: LocalStack's filter patterns match too much
+                if event["message"].startswith(f"REPORT RequestId: {request_id}"):
+                    return str(event["message"])
+        time.sleep(0.05)
+    raise TimeoutError(f"no REPORT line for {request_id} in /aws/lambda/{function} within {timeout} s")
 
 
 def main(argv: list[str] | None = None) -> int:
