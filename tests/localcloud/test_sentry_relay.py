@@ -6,6 +6,9 @@ envelope that reaches the sink passes Sentry Relay's own normalizer."""
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 import time
 import uuid
 
@@ -13,6 +16,7 @@ import pytest
 
 from deploy import build
 from localcloud.aws import client
+from localcloud.settings import Settings
 from tests.localcloud.lambdas import deploy_function, function_zip, invoke, publish_layer
 from tests.support.envelopes import EnvelopeReceiver
 
@@ -144,3 +148,27 @@ def test_every_envelope_passes_sentry_relays_normalizer(lambda_client, layers, s
     for event in events:
         normalized = normalizer.normalize_event(event)
         assert not normalized.get("errors"), normalized.get("errors")
+
+
+def test_make_down_drains_what_the_relay_still_holds(layers, sink, tmp_path):
+    """`make down` stops LocalStack gracefully: each environment gets SHUTDOWN, and the relay
+    sends what an unreachable ingest left with it."""
+    env = os.environ | {"LOCAL_DIR": str(tmp_path / "local"), "LOCALSTACK_PORT": "4596"}
+    settings = Settings(local_dir=(tmp_path / "local").resolve(), localstack_port=4596, mongo_port=1,
+                        spotlight_port=1, mongodb_uri=None, lambda_keepalive_ms=600000)  # fmt: skip
+    command = [sys.executable, "-m", "localcloud"]
+    up = subprocess.run([*command, "up", "localstack"], env=env, capture_output=True, text=True, timeout=180)
+    try:
+        assert up.returncode == 0, up.stderr
+        lambda_client = client(settings, "lambda")
+        own_layers = [publish_layer(lambda_client, f"down-{i}", a.path.read_bytes())
+                      for i, a in enumerate(build.build_all(log=lambda _: None)[1])]  # fmt: skip
+        name = relayed(lambda_client, own_layers, sink)
+        sink.delay_seconds, sink.down = 0.0, True
+        request_id = timed_invoke(lambda_client, name)[2]["request_id"]
+        time.sleep(0.5)  # the relay tried, failed, and keeps the envelope
+        assert request_id not in transactions_of(sink, [request_id], timeout=0)
+        sink.down = False
+    finally:
+        subprocess.run([*command, "down", "localstack"], env=env, timeout=120, capture_output=True)
+    assert request_id in transactions_of(sink, [request_id], timeout=5), "make down lost the envelope"
