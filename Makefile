@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -56,6 +56,11 @@ $(LAMBDA_VENV)/.installed: requirements/lambda-runtime.txt
 	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements/lambda-runtime.txt
 	@touch $@
 
+$(LOCAL)/debugpy/.installed: requirements/debugpy.txt $(LAMBDA_VENV)/.installed
+	@echo "==> debugpy for make debug ($(LOCAL)/debugpy, outside the runtime's environment)"
+	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) --target $(LOCAL)/debugpy -r requirements/debugpy.txt
+	@touch $@
+
 $(SPOTLIGHT)/node_modules/.installed: $(SPOTLIGHT)/package.json $(SPOTLIGHT)/package-lock.json
 	@echo "==> Spotlight (npm ci)"
 	cd $(SPOTLIGHT) && npm ci --no-audit --no-fund --loglevel=error
@@ -66,7 +71,7 @@ $(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/packag
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
+envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(LOCAL)/debugpy/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
 
 # --- local services -----------------------------------------------------------------------
 up: envs ## start LocalStack, MongoDB and Spotlight on 127.0.0.1 (idempotent)
@@ -91,9 +96,16 @@ destroy-aws: $(VENV)/.installed ## delete the AWS stack (and empty its page buck
 destroy-local: $(VENV)/.installed ## delete the stack (and the page and artifact buckets)
 	$(PY) -m deploy.local destroy
 
-invoke: envs ## run one function like `sam local invoke`: make invoke FUNCTION=<logical id> EVENT=events/<file>
+invoke: envs ## run one function like `sam local invoke`: make invoke FUNCTION=<logical id> EVENT=events/<file> [HOT_RELOAD=1] [DEBUG_PORT=5678 [WAIT=1]]
 	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make invoke FUNCTION=UserServiceFunction EVENT=events/history-n-plus-one.json"; exit 2; }
-	$(PY) -m dev.invoke $(FUNCTION) $(EVENT)
+	$(PY) -m dev.invoke $(FUNCTION) $(EVENT) $(if $(filter 1 true yes,$(HOT_RELOAD)),--hot-reload) $(if $(DEBUG_PORT),--debug-port $(DEBUG_PORT)) $(if $(WAIT),--wait)
+
+watch: envs page ## deploy with hot reload, then tell what each save changes: the next invoke runs the working tree's code
+	$(PY) -m dev.watch
+
+debug: $(VENV)/.installed ## attach a debugger: make debug FUNCTION=<logical id> [PORT=5678] [WAIT=1] (STOP=1 takes it off)
+	@[ -n "$(FUNCTION)" ] || { echo "usage: make debug FUNCTION=UserServiceFunction [PORT=5678] [WAIT=1] [STOP=1]"; exit 2; }
+	$(PY) -m dev.debug $(FUNCTION) $(if $(PORT),--port $(PORT)) $(if $(WAIT),--wait) $(if $(STOP),--stop)
 
 power-tune: envs ## duration and cost per MemorySize at AWS's CPU share: make power-tune FUNCTION=<logical id> EVENT=events/<file>
 	@[ -n "$(FUNCTION)" ] && [ -n "$(EVENT)" ] || { echo "usage: make power-tune FUNCTION=GameEngineFunction EVENT=events/cpu-spike.json [ARGS='--memory 256,1769 --invokes 3']"; exit 2; }

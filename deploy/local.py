@@ -22,7 +22,7 @@ from deploy.settings import DeploySettings
 from localcloud import aws
 from localcloud.processes import ServiceError
 from localcloud.services import all_services, cors_allows, mongo_client
-from localcloud.settings import Settings
+from localcloud.settings import PROJECT_ROOT, Settings
 
 
 def database_name() -> str:
@@ -138,6 +138,7 @@ def stack_parameters(settings: Settings, name: str) -> dict[str, str]:
         parameters["CpuSpikeLimit"] = deploy.cpu_spike_limit
     if deploy.sentry_relay_port:
         parameters["SentryRelayPort"] = deploy.sentry_relay_port
+    parameters["LocalCodeRoot"] = str(PROJECT_ROOT) if deploy.hot_reload else ""
     return parameters
 
 

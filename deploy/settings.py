@@ -23,6 +23,7 @@ class DeploySettings:
     dangerous_scenarios_enabled: str = "true"
     cpu_spike_limit: str = ""  # empty: the template's default
     sentry_relay_port: str = ""  # empty: the template's default (the relay on); 0: off
+    hot_reload: bool = False  # the local executor serves code from the working tree (make watch)
 
     @classmethod
     def from_env(cls) -> DeploySettings:
@@ -38,4 +39,5 @@ class DeploySettings:
             dangerous_scenarios_enabled=env.get("DANGEROUS_SCENARIOS_ENABLED") or "true",
             cpu_spike_limit=env.get("CPU_SPIKE_LIMIT", ""),
             sentry_relay_port=env.get("SENTRY_RELAY_PORT", ""),
+            hot_reload=env.get("HOT_RELOAD", "").lower() in ("1", "true", "yes"),
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import re
 import shutil
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 from deploy import build, template
 from deploy.local import stack_name, stack_parameters
 from lambda_process_executor import confinement
+from lambda_process_executor.code_source import CODE_ROOT_ENV, DEBUG_PORT_ENV, DEBUG_WAIT_ENV, DEBUGPY_ENV
 from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec
 from localcloud.settings import PROJECT_ROOT, Settings
 
@@ -113,6 +115,7 @@ def function_runtime(
     owner: confinement.Confinement,
     memory_mb: int | None = None,
     log=lambda line: print(line, file=sys.stderr),
+    executor_env: dict[str, str] | None = None,
 ) -> tuple[RuntimeProcess, str]:
     """(a runtime of a template function, its ARN): not started, so its first invoke is cold.
     ``memory_mb`` replaces the template's MemorySize (power-tune)."""
@@ -137,7 +140,8 @@ def function_runtime(
         runtime=spec.runtime,
         env_vars=env
         | aws_environment(name, spec, settings, runtime_id)
-        | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb)},
+        | {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb)}
+        | (executor_env or {}),
     )
     log(f"invoke: {logical_id} ({name}), handler {spec.handler}")
     log(f"invoke: Timeout {spec.timeout} s, MemorySize {memory_mb} MB, layers {', '.join(spec.layers)}")
@@ -146,13 +150,19 @@ def function_runtime(
 
 
 def invoke(
-    logical_id: str, event: bytes, settings: Settings, log=lambda line: print(line, file=sys.stderr)
+    logical_id: str,
+    event: bytes,
+    settings: Settings,
+    log=lambda line: print(line, file=sys.stderr),
+    executor_env: dict[str, str] | None = None,
 ) -> tuple[bytes, bool, str]:
     """(result, is_error, function log) of one cold invoke, in the executor's own runtime, with
-    AWS's CPU share for the function's MemorySize."""
+    AWS's CPU share for the function's MemorySize; ``executor_env`` carries hot reload and the
+    debugger's options (code_source.py)."""
     owner = confinement.for_owner(settings.capacity, WORK_DIR)
     log(f"invoke: {owner.describe()}")
-    runtime, arn = function_runtime(logical_id, settings, owner, log=log)
+    os.environ.setdefault(DEBUGPY_ENV, str(settings.debugpy_dir))
+    runtime, arn = function_runtime(logical_id, settings, owner, log=log, executor_env=executor_env)
     try:
         result = runtime.invoke(Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=event))
         rest = result.settle() if result.settle else ""  # extensions end the Invoke phase
@@ -166,9 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make invoke", description=__doc__)
     parser.add_argument("function", help="logical id in template.yaml, e.g. UserServiceFunction")
     parser.add_argument("event", help="event file, e.g. events/history-n-plus-one.json ('-' for stdin)")
+    parser.add_argument(
+        "--hot-reload", action="store_true", help="run the working tree's code, not the build"
+    )
+    parser.add_argument("--debug-port", type=int, default=0, help="run under debugpy on 127.0.0.1:PORT")
+    parser.add_argument("--wait", action="store_true", help="with --debug-port: wait for the IDE first")
     args = parser.parse_args(argv)
     event = sys.stdin.buffer.read() if args.event == "-" else Path(args.event).read_bytes()
-    result, is_error, logs = invoke(args.function, event, Settings.from_env())
+    executor_env = {CODE_ROOT_ENV: str(PROJECT_ROOT)} if args.hot_reload else {}
+    if args.debug_port:
+        executor_env |= {DEBUG_PORT_ENV: str(args.debug_port), DEBUG_WAIT_ENV: "1" if args.wait else ""}
+    result, is_error, logs = invoke(args.function, event, Settings.from_env(), executor_env=executor_env)
     sys.stderr.write(logs)
     sys.stdout.write(result.decode(errors="replace") + "\n")
     return 1 if is_error else 0

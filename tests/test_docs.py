@@ -23,6 +23,7 @@ SOURCES = [
     *PROJECT.glob("layers/common/python/slot_common/*.py"),
     *PROJECT.glob("functions/*/*.py"),
     *PROJECT.glob("functions/*/*/*.py"),
+    PROJECT / "layers/sentry-relay/extensions/sentry-relay",
     PROJECT / "Makefile",
     PROJECT / "template.yaml",
     PROJECT / ".env.example",
@@ -35,6 +36,8 @@ NOT_OURS = {
     "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_LAMBDA_LOG_GROUP_NAME", "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_EXECUTOR", "LAMBDA_LIMITS_CONCURRENT_EXECUTIONS", "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT",
     "DISABLE_BOTO_RETRIES", "LAMBDA_DOCKER_NETWORK", "PATH", "PYTHONPATH", "CI",
+    # LocalStack's own, named where docs/fidelity.md compares its Docker executor
+    "LAMBDA_DOCKER_FLAGS", "LAMBDA_IGNORE_ARCHITECTURE", "LAMBDA_KEEPALIVE_MS",
 }  # fmt: skip
 
 

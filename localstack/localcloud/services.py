@@ -89,6 +89,8 @@ def localstack(settings: Settings, extra_env: dict[str, str] | None = None) -> M
             "LAMBDA_PROCESS_RUNTIME_PYTHON": str(settings.lambda_python),
             "LAMBDA_PROCESS_EXECUTOR_DIR": str(settings.lambda_envs_dir),
             "LAMBDA_KEEPALIVE_MS": str(settings.lambda_keepalive_ms),
+            # debugpy for `make debug`, outside the runtime's own environment
+            "LOCAL_LAMBDA_DEBUGPY": str(settings.debugpy_dir),
         }
         | settings.capacity.localstack_environment()
         | (extra_env or {})

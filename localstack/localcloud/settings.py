@@ -64,6 +64,11 @@ class Settings:
         return self.tools_dir / "venv-lambda" / "bin" / "python"
 
     @property
+    def debugpy_dir(self) -> Path:
+        """debugpy, installed apart (`make debug` adds it to a debugged runtime's path only)."""
+        return self.tools_dir / "debugpy"
+
+    @property
     def lambda_envs_dir(self) -> Path:
         """Where the executor keeps one folder (and pid file) per execution environment."""
         return self.local_dir / "localstack" / "lambda-process"

@@ -5,8 +5,10 @@ Standard library only: LocalStack's executor and ``make invoke`` both use it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from lambda_process_executor.code_source import VARIABLES as EXECUTOR_VARIABLES
 
 # LocalStack's own plumbing between it and its init: the function never sees these on AWS.
 INIT_ONLY_VARIABLES = {
@@ -44,10 +46,14 @@ def function_environment(
     opt_dir: Path,
     runtime_api: str,
     tmp_dir: Path,
+    extra_layer_paths: Sequence[Path] = (),
+    after_runtime: Sequence[str] = (),
 ) -> dict[str, str]:
     """The variables the function sees: LocalStack's (AWS's names), paths made real."""
     tag = python_tag(runtime)
-    env = {key: str(value) for key, value in env_vars.items() if key not in INIT_ONLY_VARIABLES}
+    hidden = INIT_ONLY_VARIABLES | EXECUTOR_VARIABLES
+    env = {key: str(value) for key, value in env_vars.items() if key not in hidden}
+    layers = "".join(f":{path}" for path in extra_layer_paths)  # the working tree's, before /opt
     env.update(
         {
             "LAMBDA_TASK_ROOT": str(task_root),
@@ -57,7 +63,8 @@ def function_environment(
             "PATH": f"{Path(runtime_python).parent}:/usr/local/bin:/usr/bin:/bin:{opt_dir}/bin",
             "LD_LIBRARY_PATH": f"{opt_dir}/lib",
             # AWS's import order: task root, then the layers, then the runtime's own packages
-            "PYTHONPATH": f"{task_root}:{opt_dir}/python/lib/{tag}/site-packages:{opt_dir}/python",
+            "PYTHONPATH": f"{task_root}{layers}:{opt_dir}/python/lib/{tag}/site-packages:{opt_dir}/python"
+            + "".join(f":{path}" for path in after_runtime),
             "LANG": "en_US.UTF-8",
             "TMPDIR": str(tmp_dir),
         }

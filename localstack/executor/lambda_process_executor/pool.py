@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lambda_process_executor.capacity import CapacitySettings
+from lambda_process_executor.code_source import DebugOptions
 from lambda_process_executor.confinement import Confinement
 from lambda_process_executor.runtime import RuntimeProcess, RuntimeSpec
 
@@ -156,7 +157,8 @@ class RuntimePool:
 
     def _may_start(self, pool: FunctionPool, evicted: list[RuntimeProcess]) -> bool:
         """Under the lock: whether ``pool`` may start a runtime now (evicting one if needed)."""
-        if pool.live >= self.settings.max_per_function:
+        limit = 1 if DebugOptions.of(pool.spec.env_vars).port else self.settings.max_per_function
+        if pool.live >= limit:  # one environment while debugging (one port), as SAM CLI
             return False
         if self._total < self.settings.max_total:
             return True

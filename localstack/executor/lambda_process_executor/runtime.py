@@ -38,6 +38,7 @@ from typing import Any
 
 from lambda_process_executor import procfs
 from lambda_process_executor.capacity import CapacitySettings
+from lambda_process_executor.code_source import DEBUG_TIMEOUT_SECONDS, DebugOptions, code_source
 from lambda_process_executor.confinement import Cell, Confinement
 from lambda_process_executor.environment import function_environment
 from lambda_process_executor.extensions import (
@@ -182,6 +183,9 @@ class RuntimeProcess:
         self.runtime_id = runtime_id
         self.confinement = confinement or Confinement(CapacitySettings.defaults())
         self.cell: Cell | None = None
+        self.code = code_source(spec.env_vars, Path(spec.task_root), Path(spec.opt_dir))
+        self.debug = DebugOptions.of(spec.env_vars)
+        self._code_seen = (0, 0)
         self._frozen_lock = threading.Lock()
         self._runtime_waiting = False
         self._frozen = False
@@ -204,14 +208,25 @@ class RuntimeProcess:
             spec.env_vars,
             runtime=spec.runtime,
             runtime_python=spec.python,
-            task_root=Path(spec.task_root),
+            task_root=self.code.task_root,
             opt_dir=Path(spec.opt_dir),
             runtime_api=f"127.0.0.1:{self._server.server_address[1]}",
             tmp_dir=env_dir / "tmp",
+            extra_layer_paths=self.code.layer_paths,
+            after_runtime=[self.debug.debugpy] if self.debug.port and self.debug.debugpy else [],
         )
         self.extensions = Extensions(self.function_env, self._freeze_if_idle)
 
     # --- the process -----------------------------------------------------------------
+    @property
+    def timeout_seconds(self) -> float:
+        """The function's Timeout; lifted while a debugger may hold the runtime (as SAM CLI)."""
+        return DEBUG_TIMEOUT_SECONDS if self.debug.port else self.spec.timeout_seconds
+
+    def code_changed(self) -> bool:
+        """Hot reload: a file of the working tree changed since this runtime started."""
+        return bool(self.code.watched) and self.code.fingerprint() != self._code_seen
+
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
@@ -239,10 +254,12 @@ class RuntimeProcess:
         self.process = None
         if not self._start_extensions():
             return
+        if self.code.watched:
+            self._code_seen = self.code.fingerprint()
         with open(self.log_path, "ab", buffering=0) as log:
             self.process = SPAWNER.popen(
-                [self.spec.python, "-m", "awslambdaric", self.spec.handler],
-                cwd=self.spec.task_root,
+                self.debug.command(self.spec.python, self.spec.handler),
+                cwd=str(self.code.task_root),
                 env=self.function_env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -405,6 +422,8 @@ class RuntimeProcess:
         fresh_init = False
         started = time.perf_counter()
         failure = None
+        if self.alive() and self.code_changed():  # hot reload: the next invoke runs the new code
+            self.shut_down("spindown")
         if not self.alive():
             fresh_init = True
             self._log(
@@ -412,7 +431,7 @@ class RuntimeProcess:
                 f"Runtime Version ARN: arn:aws:lambda:local::runtime:{self.spec.runtime_version}"
             )
             self._spawn()
-            failure = self._wait_until_initialised(max(INIT_TIMEOUT_SECONDS, self.spec.timeout_seconds))
+            failure = self._wait_until_initialised(max(INIT_TIMEOUT_SECONDS, self.timeout_seconds))
             started = time.perf_counter()  # init is not part of Duration, as on AWS
         rid = invocation.request_id
         self._log(f"START RequestId: {rid} Version: {self._version()}")
@@ -486,7 +505,7 @@ class RuntimeProcess:
             self._reset("failure")  # the next invoke initialises again, as on AWS
             error_type = json.loads(error).get("errorType", "Runtime.Unknown")
             return _Outcome(error, True, "error", error_type)
-        timeout = self.spec.timeout_seconds
+        timeout = self.timeout_seconds
         invocation.deadline_ms = int((time.time() + timeout) * 1000)
         deadline = time.monotonic() + timeout
         limit_kb = self.spec.memory_mb * 1024
