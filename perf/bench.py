@@ -35,7 +35,7 @@ from lambda_process_executor import procfs, report
 from localcloud import aws, census
 from localcloud.processes import read_pid_file
 from localcloud.settings import PROJECT_ROOT, Settings
-from perf import lambda_clock, power_tune
+from perf import hot_reload, lambda_clock, power_tune
 from perf.load import run_load
 
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -339,6 +339,11 @@ class Bench:
         self.results["power_tune"] = {"function": "GameEngineFunction", "event": "events/cpu-spike.json",
                                       "rows": [asdict(row) for row in rows]}  # fmt: skip
 
+    def hot_reload(self) -> None:
+        """make watch's loop: from a saved file to the first answer of the new code."""
+        self.results["hot_reload"] = hot_reload.measure(self.settings, rounds=max(5, self.rounds))
+        self.log(f"bench: hot reload {self.results['hot_reload']['save_to_answer_ms']} ms")
+
     # --- memory and a crowd at once -----------------------------------------------------------
     def memory(self) -> None:
         """Services' memory at rest, then 100 spins at once (make load's code) and after."""
@@ -374,6 +379,7 @@ class Bench:
             "scenarios": self.scenarios,
             "clock": self.clock,
             "power_tune": self.power_tune,
+            "hot_reload": self.hot_reload,
             "deploy": self.deploy_times,
             "memory": self.memory,
         }
@@ -444,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        help="sizes imports cold_warm executor sentry_far_away scenarios clock power_tune deploy memory "
+        help="sizes imports cold_warm executor sentry_far_away scenarios clock power_tune hot_reload deploy memory "
         "(merged into --raw)",
     )
     parser.add_argument("--raw", default=str(PROJECT_ROOT / ".local" / "bench.json"), help="raw results file")
