@@ -33,6 +33,22 @@ def process_start_time(pid: int) -> str | None:
     return fields[19]
 
 
+SIGKILL_BIT = 1 << 8  # signal 9 in /proc's pending masks
+
+
+def kill_pending(pid: int) -> bool:
+    """Whether a SIGKILL waits for the process: a frozen (cgroup v1) process dies only once
+    thawed, so until then it looks alive."""
+    try:
+        with open(PROC / str(pid) / "status") as status:
+            for line in status:
+                if line.startswith(("SigPnd:", "ShdPnd:")) and int(line.split()[1], 16) & SIGKILL_BIT:
+                    return True
+    except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+        pass
+    return False
+
+
 def parent_pid(pid: int) -> int | None:
     fields = _stat_fields(pid)
     return int(fields[1]) if fields else None

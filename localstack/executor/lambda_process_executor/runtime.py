@@ -233,7 +233,10 @@ class RuntimeProcess:
 
     def alive(self) -> bool:
         """The runtime and every extension run (an extension that died resets the environment)."""
-        return self.process is not None and self.process.poll() is None and self.extensions.alive()
+        process = self.process
+        if process is None or process.poll() is not None or not self.extensions.alive():
+            return False
+        return not procfs.kill_pending(process.pid)  # killed while frozen: as good as gone
 
     def _spawn(self) -> None:
         # one queue per runtime process: a /next left hanging by a killed runtime holds the
