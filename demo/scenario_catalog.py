@@ -50,6 +50,7 @@ class Request:
     event_file: str = ""  # its file in events/
     about: str = ""  # one line for events/README.md
     expected_status: int = 200
+    outcome: str = ""  # what the page says when the failure is the point (expected_status >= 500)
 
     def path_parameters(self, context: dict[str, Any] = DEFAULTS) -> dict[str, str]:
         return {name: str(context["user"]) for name in re.findall(r"\{(\w+)\}", self.route)}
@@ -73,6 +74,7 @@ class Request:
             "query": self.query,
             "body": self.body,
             "expectedStatus": self.expected_status,
+            "outcome": self.outcome,
         }
 
 
@@ -88,6 +90,8 @@ class Scenario:
     sentry: Verdict  # what Sentry creates, by its own rules (demo/sentry_rules.py)
     spins: bool = False  # moves money: one Idempotency-Key per click
     retries: int = 3  # retries of a spin with its key (0: the failure is the point)
+    prepare: Request | None = None  # the page's optional step before a press (a forced cold start)
+    series: int = 1  # calls per press on the page (the memory leak: up to the kill, at most this many)
 
     @property
     def signal(self) -> str:
@@ -111,6 +115,8 @@ class Scenario:
             "fix": self.fix.for_page() if self.fix else None,
             "spins": self.spins,
             "retries": self.retries,
+            "prepare": self.prepare.for_page() if self.prepare else None,
+            "series": self.series,
         }
 
 
@@ -156,7 +162,10 @@ SCENARIOS = [
         "in the function's log.",
         # API Gateway answers 502; a page on another origin cannot read it (see docs/scenarios.md)
         Request("Timeout", ENGINE, "POST", "/api/v1/scenarios/timeout", {"mode": "antipattern"}, SPIN_BODY,
-                "timeout.json", "CPU work past the Timeout: killed", expected_status=502),
+                "timeout.json", "CPU work past the Timeout: killed", expected_status=502,
+                outcome="the game engine ran past its Timeout (15 s) and was killed, and API Gateway answered "
+                "an error of its own (502). The work runs before anything is settled: no money moved, "
+                "and there is nothing to retry."),
         Request("Bounded work", ENGINE, "POST", "/api/v1/scenarios/timeout", {"mode": "optimized"}, SPIN_BODY,
                 "timeout-optimized.json", "the same work, bounded (sieve)"),
         (ENGINE,),
@@ -177,6 +186,10 @@ SCENARIOS = [
                 event_file="cold-start-lazy.json", about="lazy init (fix)"),
         ("GameEngineEagerInitFunction", ENGINE),
         Verdict("no issue", None, "a tag to search, cold_start:true, and faas.init_duration_ms to chart"),
+        # a configuration change of both functions, as `make cold-start` does: the page has no
+        # AWS credentials, so a function makes it (DANGEROUS_SCENARIOS_ENABLED only)
+        prepare=Request("Force a cold start first", "ColdStartResetFunction", "POST", "/api/v1/scenarios/cold-start/reset",
+                        body={}),
     ),
     Scenario(
         "slow-aggregation",
@@ -220,6 +233,7 @@ SCENARIOS = [
         (ENGINE,),
         Verdict("no issue", None, "a killed runtime sends nothing; chart memory.rss_mb, "
                 "read REPORT's Max Memory Used"),
+        series=12,  # the kill comes after about eight warm calls (an eighth of MemorySize each)
     ),
     Scenario(
         "connection-churn",
