@@ -37,9 +37,18 @@ async function runTraced(button, name, work) {
   }
 }
 
-function renderResult(pane, result, traceId, error) {
+// A request whose failure is the scenario's point (the timeout): said as the expected outcome,
+// not as a spin whose outcome is unknown.
+function expectedFailure(variant, error) {
+  if (!variant.outcome || variant.expectedStatus < 500) return null;
+  const after = error.durationMs ? ` after ${formatMs(error.durationMs)}` : "";
+  return `Expected outcome${after}: ${variant.outcome}`;
+}
+
+function renderResult(pane, result, traceId, error, expected = null) {
   pane.replaceChildren();
-  pane.classList.toggle("failed", Boolean(error) || (result && !result.ok));
+  pane.classList.toggle("failed", !expected && (Boolean(error) || (result && !result.ok)));
+  pane.classList.toggle("expected", Boolean(expected));
   const facts = element("dl", { class: "facts" });
   const fact = (label, value) =>
     value !== null &&
@@ -63,7 +72,8 @@ function renderResult(pane, result, traceId, error) {
   facts.append(element("dt", { text: "Trace id" }), trace);
   pane.append(facts);
   const message = error ? error.message : errorText(result);
-  if (message) pane.append(element("p", { class: "error", role: "alert", text: message }));
+  if (expected) pane.append(element("p", { class: "expected-outcome", role: "status", text: expected }));
+  else if (message) pane.append(element("p", { class: "error", role: "alert", text: message }));
   if (result) {
     const json = typeof result.body === "string" ? result.body : JSON.stringify(result.body, null, 2);
     pane.append(
@@ -135,14 +145,9 @@ function renderComparison(card) {
     return;
   }
   if (id === "memory-leak") {
-    const series = card.memory;
-    const chart = memoryChart(series);
-    const last = (values) => (values.length ? `${values[values.length - 1]} MB` : "-");
     target.replaceChildren(
-      element("span", {
-        text: `Memory per call: ${last(series.antipattern)} (leak, ${series.antipattern.length} calls) vs ${last(series.fix)} (bounded); click again to watch it climb to the kill`,
-      }),
-      chart,
+      element("span", { text: memorySentence(card) }),
+      memoryChart(card.memory, { limit: card.memoryLimitMb, killedAt: card.killedAt }),
     );
     return;
   }
@@ -160,6 +165,26 @@ function renderComparison(card) {
   target.textContent = text;
 }
 
+// Where the leak stands against MemorySize, and the bounded cache beside it.
+function memorySentence(card) {
+  const { antipattern: leak, fix } = card.memory;
+  const limit = card.memoryLimitMb ? `MemorySize ${card.memoryLimitMb} MB` : "MemorySize";
+  const last = (values) => values[values.length - 1];
+  let text;
+  if (card.killedAt.antipattern) {
+    const before = leak.length ? `after ${last(leak)} MB at call ${leak.length}` : "at its first call";
+    text = `Leak: killed at call ${card.killedAt.antipattern}, ${before}: its next growth passed ${limit}`;
+  } else if (leak.length) {
+    text = `Leak: ${leak[0]} -> ${last(leak)} MB over ${leak.length} calls (${limit}), not killed yet`;
+  } else {
+    text = "Leak: not run yet";
+  }
+  const bounded = fix.length
+    ? `bounded cache: ${Math.min(...fix)}-${Math.max(...fix)} MB over ${fix.length} calls`
+    : "bounded cache: not run yet";
+  return `${text}; ${bounded}.`;
+}
+
 // The waterfalls of both sides, on one time scale.
 function redrawTraces(card) {
   const scale = Math.max(0.001, ...Object.values(card.traces).map(traceSeconds));
@@ -168,13 +193,73 @@ function redrawTraces(card) {
   }
 }
 
-async function showTrace(card, side, traceId) {
+// One press of a series scenario (the memory leak): warm calls until the runtime is killed or
+// the catalog's bound, the chart redrawn after each. A kill ends the series, not the press.
+async function runSeries(card, side, request) {
+  const values = [];
+  card.memory[side] = values;
+  card.killedAt[side] = null;
+  let last = null;
+  for (let number = 1; number <= card.scenario.series; number += 1) {
+    let result;
+    try {
+      result = await call(config, request);
+    } catch (error) {
+      if (!values.length) throw error; // nothing answered: not a kill to chart
+      card.killedAt[side] = number;
+      break;
+    }
+    if (result.status >= 500 && values.length) {
+      card.killedAt[side] = number;
+      break;
+    }
+    if (!result.ok) return { ...result, calls: values.length };
+    last = result;
+    values.push(Number(result.memoryMb));
+    card.memoryLimitMb = result.memoryLimitMb || card.memoryLimitMb;
+    renderComparison(card);
+  }
+  return { ...last, calls: values.length };
+}
+
+// A run that ended in a timeout or a kill: its runtime sends nothing more, so the page draws
+// what came (its own span, the warning) at once instead of waiting for transactions.
+const KILLED_RUN_WAIT_MS = 2000;
+
+async function showTrace(card, side, traceId, killed = false, calls = 1) {
   if (!traceId || !config.spotlightUrl) return;
   const panel = $(`#${card.scenario.id}-${side}-trace`);
   panel.textContent = "Waiting for the trace...";
-  card.traces[side] = await waitForTrace(traceId, { minTransactions: card.scenario.spins ? 3 : 2 });
+  card.traces[side] = await waitForTrace(
+    traceId,
+    killed
+      ? { minTransactions: 1, timeoutMs: KILLED_RUN_WAIT_MS, untilPage: true }
+      : { minTransactions: 1 + calls * (card.scenario.spins ? 2 : 1), untilPage: true },
+  );
   redrawTraces(card);
   renderComparison(card);
+}
+
+// The card's optional step before each press (the cold start's "force a cold start"): its own
+// trace, so that the scenario's trace holds the scenario only.
+function prepareChoice(scenario) {
+  const id = `${scenario.id}-prepare`;
+  const box = element("input", { type: "checkbox", id, checked: "checked" });
+  return element("label", { class: "choice", for: id }, box, ` ${scenario.prepare.label}`);
+}
+
+async function prepare(card, button, pane) {
+  const box = $(`#${card.scenario.id}-prepare`);
+  if (!card.scenario.prepare || !box || !box.checked) return;
+  pane.replaceChildren(
+    element("p", { class: "hint", text: "Forcing a cold start (a configuration change)..." }),
+  );
+  const [result] = await runTraced(button, card.scenario.prepare.label, () =>
+    call(config, requestFor(card.scenario.prepare, context())),
+  );
+  if (!result.ok)
+    throw Object.assign(new Error(`Forcing a cold start failed: ${errorText(result)}`), { result });
+  pane.replaceChildren(element("p", { class: "hint", text: "Running (both functions start cold)..." }));
 }
 
 function scenarioCard(scenario) {
@@ -184,6 +269,8 @@ function scenarioCard(scenario) {
     failed: {},
     traces: {},
     memory: { antipattern: [], fix: [] },
+    killedAt: { antipattern: null, fix: null },
+    memoryLimitMb: null,
     node: null,
   };
   const panes = {};
@@ -209,26 +296,32 @@ function scenarioCard(scenario) {
     button.addEventListener("click", async () => {
       pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
       try {
+        await prepare(card, button, pane);
         const request = requestFor(variant, context());
         const send = () =>
-          scenario.spins ? callOnce(config, request, { retries: scenario.retries }) : call(config, request);
+          scenario.series > 1
+            ? runSeries(card, side, request)
+            : scenario.spins
+              ? callOnce(config, request, { retries: scenario.retries })
+              : call(config, request);
         const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
         card.results[side] = result;
         card.failed[side] = null;
-        if (result.memoryMb) card.memory[side].push(Number(result.memoryMb));
+        if (result.memoryMb && scenario.series <= 1) card.memory[side].push(Number(result.memoryMb));
         renderResult(pane, result, traceId);
         renderComparison(card);
-        showTrace(card, side, traceId);
+        showTrace(card, side, traceId, result.status >= 500 || Boolean(card.killedAt[side]), result.calls);
       } catch (error) {
         card.results[side] = null;
         card.failed[side] = error;
-        renderResult(pane, error.result || null, error.traceId, error);
+        renderResult(pane, error.result || null, error.traceId, error, expectedFailure(variant, error));
         renderComparison(card);
-        showTrace(card, side, error.traceId);
+        showTrace(card, side, error.traceId, true);
       }
       if (scenario.spins) refreshBalance();
     });
     buttons.append(button);
+    if (side === "fix" && scenario.prepare) buttons.append(prepareChoice(scenario));
     columns.append(
       element(
         "section",
