@@ -99,7 +99,7 @@ class Scenario:
 
     @property
     def fixed(self) -> Request:
-        """The fix's request (every scenario has one but the cascade)."""
+        """The fix's request."""
         if self.fix is None:
             raise ValueError(f"{self.id} has no fix")
         return self.fix
@@ -251,11 +251,14 @@ SCENARIOS = [
     Scenario(
         "cascade",
         "Cascade across services",
-        "Spin (game engine -> user service), then balance and player metrics: one distributed trace.",
-        "One trace id from the page through every Lambda transaction.",
-        Request("Cascade (spin -> balance -> metrics)", ENGINE, "POST", "/api/v1/spin", body=SPIN_BODY,
+        "Spin (game engine -> user service), then balance and player metrics, one after the other: "
+        "a slow game engine (the CPU spike) delays every call after it.",
+        "One trace id from the page through every Lambda transaction; a lane per service, the calls "
+        "between them and the critical path; the later calls start late by the game engine's time.",
+        Request("Cascade: slow game engine", ENGINE, "POST", "/api/v1/spin", {"mode": "antipattern"},
+                CPU_SPIN_BODY),  # the CPU spike's own request (events/cpu-spike.json)
+        Request("Cascade: normal spin", ENGINE, "POST", "/api/v1/spin", body=SPIN_BODY,
                 event_file="spin.json", about="a normal spin"),
-        None,
         (ENGINE, "UserBalanceFunction"),
         Verdict("no issue", None, "one trace across the page and the functions"),
         spins=True,
@@ -286,11 +289,10 @@ def every_request() -> list[Request]:
 
 
 def page_table() -> dict[str, Any]:
-    """What the debug page draws: shipped as JSON in its config (config.js)."""
-    return {
-        "scenarios": [s.for_page() for s in SCENARIOS if s.id != "cascade"],
-        "cascade": {**by_id("cascade").for_page(), "steps": [r.for_page() for r in CASCADE_STEPS]},
-    }
+    """What the debug page draws: shipped as JSON in its config (config.js). The cascade's
+    sides are followed by its later steps, in one trace."""
+    steps = {"cascade": [r.for_page() for r in CASCADE_STEPS]}
+    return {"scenarios": [{**s.for_page(), "steps": steps.get(s.id, [])} for s in SCENARIOS]}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 // The debug page: a slot machine, and one button per scenario and per fix with their traces.
 import { call, callOnce, errorText } from "./api.js";
-import { cascadeRequests, requestFor } from "./scenarios.js";
+import { cascadeComparison, drawCascade, runCascade } from "./cascade.js";
+import { requestFor } from "./scenarios.js";
 import { inTrace, initTracing, traceLinks } from "./tracing.js";
 import { drawTrace, followSpotlight, memoryChart, summarise, traceSeconds, waitForTrace } from "./traces.js";
 
@@ -157,7 +158,9 @@ function renderComparison(card) {
   }
   let text = `Time: ${formatMs(slow.durationMs)} vs ${formatMs(fast.durationMs)}`;
   const traces = card.traces;
-  if (COMPARISONS[id] && traces.antipattern && traces.fix) {
+  if (card.scenario.steps.length && traces.antipattern && traces.fix) {
+    text += `; ${cascadeComparison(traces.antipattern, traces.fix)}`;
+  } else if (COMPARISONS[id] && traces.antipattern && traces.fix) {
     text += `; ${COMPARISONS[id](summarise(traces.antipattern), summarise(traces.fix))}`;
   } else if (slow.dbQueries && fast.dbQueries) {
     text += `; ${slow.dbQueries} vs ${fast.dbQueries} db queries`;
@@ -189,7 +192,8 @@ function memorySentence(card) {
 function redrawTraces(card) {
   const scale = Math.max(0.001, ...Object.values(card.traces).map(traceSeconds));
   for (const [side, trace] of Object.entries(card.traces)) {
-    drawTrace($(`#${card.scenario.id}-${side}-trace`), trace, scale);
+    const draw = card.scenario.steps.length ? drawCascade : drawTrace;
+    draw($(`#${card.scenario.id}-${side}-trace`), trace, scale);
   }
 }
 
@@ -226,7 +230,7 @@ async function runSeries(card, side, request) {
 // what came (its own span, the warning) at once instead of waiting for transactions.
 const KILLED_RUN_WAIT_MS = 2000;
 
-async function showTrace(card, side, traceId, killed = false, calls = 1) {
+async function showTrace(card, side, traceId, killed = false, lambdas = 1) {
   if (!traceId || !config.spotlightUrl) return;
   const panel = $(`#${card.scenario.id}-${side}-trace`);
   panel.textContent = "Waiting for the trace...";
@@ -234,7 +238,7 @@ async function showTrace(card, side, traceId, killed = false, calls = 1) {
     traceId,
     killed
       ? { minTransactions: 1, timeoutMs: KILLED_RUN_WAIT_MS, untilPage: true }
-      : { minTransactions: 1 + calls * (card.scenario.spins ? 2 : 1), untilPage: true },
+      : { minTransactions: 1 + lambdas, untilPage: true },
   );
   redrawTraces(card);
   renderComparison(card);
@@ -299,18 +303,22 @@ function scenarioCard(scenario) {
         await prepare(card, button, pane);
         const request = requestFor(variant, context());
         const send = () =>
-          scenario.series > 1
-            ? runSeries(card, side, request)
-            : scenario.spins
-              ? callOnce(config, request, { retries: scenario.retries })
-              : call(config, request);
+          scenario.steps.length
+            ? runCascade(config, scenario, variant, context())
+            : scenario.series > 1
+              ? runSeries(card, side, request)
+              : scenario.spins
+                ? callOnce(config, request, { retries: scenario.retries })
+                : call(config, request);
         const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
         card.results[side] = result;
         card.failed[side] = null;
         if (result.memoryMb && scenario.series <= 1) card.memory[side].push(Number(result.memoryMb));
         renderResult(pane, result, traceId);
         renderComparison(card);
-        showTrace(card, side, traceId, result.status >= 500 || Boolean(card.killedAt[side]), result.calls);
+        const killed = result.status >= 500 || Boolean(card.killedAt[side]);
+        const lambdas = result.lambdaTransactions ?? (result.calls ?? 1) * (scenario.spins ? 2 : 1);
+        showTrace(card, side, traceId, killed, lambdas);
       } catch (error) {
         card.results[side] = null;
         card.failed[side] = error;
@@ -344,57 +352,6 @@ function scenarioCard(scenario) {
     element("p", { class: "comparison", "aria-live": "polite", text: "Run both to compare." }),
   );
   return card.node;
-}
-
-function cascadeCard(cascade) {
-  const pane = element(
-    "div",
-    { class: "result", id: "cascade-result", "aria-live": "polite" },
-    element("p", { class: "hint", text: "Not run yet." }),
-  );
-  const button = element("button", {
-    type: "button",
-    id: "cascade-button",
-    class: "antipattern",
-    "data-scenario": "cascade",
-    text: cascade.antipattern.label,
-  });
-  button.addEventListener("click", async () => {
-    pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
-    try {
-      const [results, traceId] = await runTraced(button, cascade.title, async () => {
-        const [spinRequest, ...reads] = cascadeRequests(cascade, context());
-        const done = [await callOnce(config, spinRequest, { retries: cascade.retries })];
-        for (const step of reads) done.push(await call(config, step));
-        return done;
-      });
-      const total = {
-        ...results[results.length - 1],
-        durationMs: results.reduce((sum, r) => sum + r.durationMs, 0),
-        ok: results.every((r) => r.ok),
-      };
-      total.body = results.map((r) => ({
-        request: `${r.method} ${r.path}`,
-        status: r.status,
-        duration: formatMs(r.durationMs),
-        body: r.body,
-      }));
-      renderResult(pane, total, traceId);
-      refreshBalance();
-    } catch (error) {
-      renderResult(pane, null, error.traceId, error);
-    }
-  });
-  return element(
-    "article",
-    { class: "scenario", id: "cascade", "aria-labelledby": "cascade-title" },
-    element("h3", { id: "cascade-title", text: cascade.title }),
-    element("p", { text: cascade.what }),
-    element("p", { class: "look", text: `Look for: ${cascade.look}` }),
-    element("p", { class: "sentry", text: `Sentry creates: ${cascade.sentry}` }),
-    element("div", { class: "buttons" }, button),
-    pane,
-  );
 }
 
 // --- the slot machine ---------------------------------------------------------------------
@@ -537,7 +494,7 @@ function main() {
   $("#spin").addEventListener("click", () => spin());
   users.addEventListener("change", refreshBalance);
   $("#explain-button").addEventListener("click", explain);
-  $("#scenarios").append(...config.scenarios.map(scenarioCard), cascadeCard(config.cascade));
+  $("#scenarios").append(...config.scenarios.map(scenarioCard));
   refreshBalance();
 }
 

@@ -123,19 +123,36 @@ def test_browser_trace_id_is_the_trace_id_of_the_lambda_transactions(page, deplo
     assert browser_side, "the page's own transaction reaches the trace viewer too"
 
 
-def test_cascade_is_one_trace_across_three_functions(page, deployed_stack, spotlight_server):
-    result = run_button(page, "cascade-button")
-    assert result["status"] == "200"
-    names = {
+def test_the_cascade_is_one_waterfall_across_every_function_and_its_twin_is_faster(
+    page, deployed_stack, spotlight_server
+):
+    names = [
         deployed_stack.functions[f]
-        for f in ("GameEngineFunction", "UserServiceFunction", "AnalyticsFunction")
-    }
-    found = spotlight.wait_for_transactions(
-        spotlight_server,
-        lambda t: spotlight.trace_id(t) == result["trace"] and t["transaction"] in names,
-        at_least=3,
-    )
-    assert names <= {t["transaction"] for t in found}
+        for f in ("GameEngineFunction", "UserBalanceFunction", "UserServiceFunction", "AnalyticsFunction")
+    ]
+    seconds = {}
+    for side in ("antipattern", "fix"):
+        result = run_button(page, f"cascade-{side}-button", timeout_ms=90_000)
+        assert result["status"] == "200", result
+        found = spotlight.wait_for_transactions(
+            spotlight_server,
+            lambda t, trace=result["trace"]: spotlight.trace_id(t) == trace and t["transaction"] in names,
+            at_least=4,
+        )
+        assert set(names) <= {t["transaction"] for t in found}, "one trace across every function"
+        waterfall = page.locator(f"#cascade-{side}-trace")
+        page.wait_for_function(
+            f"(document.querySelector('#cascade-{side}-trace').dataset.lanes || '').split(',').length >= 5",
+            timeout=30_000,
+        )
+        assert waterfall.get_attribute("data-lanes").split(",") == ["page", *names], "a lane per service"
+        assert waterfall.locator(".wf-call").count() == 4, "the calls between them"
+        assert waterfall.locator(".wf-critical").count() >= 2, "the critical path is marked"
+        seconds[side] = float(waterfall.get_attribute("data-seconds"))
+    assert seconds["fix"] < seconds["antipattern"], seconds
+    comparison = page.inner_text("#cascade .comparison")
+    assert "every call after it waited" in comparison, comparison
+    assert unexpected_console_errors(page) == []
 
 
 def _is_spin(request) -> bool:
