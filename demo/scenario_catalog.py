@@ -92,6 +92,7 @@ class Scenario:
     retries: int = 3  # retries of a spin with its key (0: the failure is the point)
     prepare: Request | None = None  # the page's optional step before a press (a forced cold start)
     series: int = 1  # calls per press on the page (the memory leak: up to the kill, at most this many)
+    say: str = ""  # the presenter's line (docs/demo-guide.md), which the page's tour shows
 
     @property
     def signal(self) -> str:
@@ -117,6 +118,7 @@ class Scenario:
             "retries": self.retries,
             "prepare": self.prepare.for_page() if self.prepare else None,
             "series": self.series,
+            "say": self.say,
         }
 
 
@@ -138,6 +140,7 @@ SCENARIOS = [
                 event_file="history-optimized.json", about="history in one query (fix)"),
         (USERS,),
         n_plus_one_verdict(True),
+        say='The history asks for 20 ids, then one query per game.',
     ),
     Scenario(
         "cpu-spike",
@@ -153,6 +156,7 @@ SCENARIOS = [
         Verdict("no issue", None, "no span detector covers CPU work: read the cpu.* spans and the profile, "
                 "search performance.issue:cpu_spike"),
         spins=True,
+        say='Trial division in the hot path.',
     ),
     Scenario(
         "timeout",
@@ -172,6 +176,7 @@ SCENARIOS = [
         error_verdict("ServerlessTimeoutWarning"),
         spins=True,
         retries=0,
+        say='Now the same work, bigger than the 15 s Timeout.',
     ),
     Scenario(
         "cold-start",
@@ -190,6 +195,7 @@ SCENARIOS = [
         # AWS credentials, so a function makes it (DANGEROUS_SCENARIOS_ENABLED only)
         prepare=Request("Force a cold start first", "ColdStartResetFunction", "POST", "/api/v1/scenarios/cold-start/reset",
                         body={}),
+        say='Module-level work runs on every cold start.',
     ),
     Scenario(
         "slow-aggregation",
@@ -206,6 +212,7 @@ SCENARIOS = [
         (ANALYTICS,),
         Verdict("no issue", None, "a slow db span; Slow DB Query fires only on SQL SELECT, "
                 "so search performance.issue:missing_index"),
+        say="Same numbers, but one pipeline can't use the index.",
     ),
     Scenario(
         "many-queries",
@@ -219,6 +226,7 @@ SCENARIOS = [
                 about="one aggregation (fix)"),
         (ANALYTICS,),
         Verdict("no issue", None, "five different queries are no N+1; chart db.queries_executed (5 vs 1)"),
+        say='Five round trips where one $group does.',
     ),
     Scenario(
         "memory-leak",
@@ -234,6 +242,7 @@ SCENARIOS = [
         Verdict("no issue", None, "a killed runtime sends nothing; chart memory.rss_mb, "
                 "read REPORT's Max Memory Used"),
         series=12,  # the kill comes after about eight warm calls (an eighth of MemorySize each)
+        say='A cache at module level survives warm invokes.',
     ),
     Scenario(
         "connection-churn",
@@ -247,6 +256,7 @@ SCENARIOS = [
                 event_file="balance.json", about="balance, one client per environment (fix)"),
         (USERS,),
         Verdict("no issue", None, "a db.connection span on every invoke to see in the trace"),
+        say='A client per call pays connect + handshake every time.',
     ),
     Scenario(
         "cascade",
@@ -262,6 +272,7 @@ SCENARIOS = [
         (ENGINE, "UserBalanceFunction"),
         Verdict("no issue", None, "one trace across the page and the functions"),
         spins=True,
+        say='One click, four Lambdas, one trace: a slow game engine delays every call after it.',
     ),
 ]  # fmt: skip
 
@@ -288,11 +299,19 @@ def every_request() -> list[Request]:
     return [request for request in sides + EXTRA_REQUESTS if request.event_file]
 
 
+# the demo guide's order: the page's tour runs each scenario and its fix in it
+TOUR = ["n-plus-one", "many-queries", "slow-aggregation", "cpu-spike", "timeout", "cold-start",
+        "memory-leak", "connection-churn", "cascade"]  # fmt: skip
+
+
 def page_table() -> dict[str, Any]:
     """What the debug page draws: shipped as JSON in its config (config.js). The cascade's
     sides are followed by its later steps, in one trace."""
     steps = {"cascade": [r.for_page() for r in CASCADE_STEPS]}
-    return {"scenarios": [{**s.for_page(), "steps": steps.get(s.id, [])} for s in SCENARIOS]}
+    return {
+        "scenarios": [{**s.for_page(), "steps": steps.get(s.id, [])} for s in SCENARIOS],
+        "tour": TOUR,
+    }
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 import { call, callOnce, errorText } from "./api.js";
 import { cascadeComparison, drawCascade, runCascade } from "./cascade.js";
 import { requestFor } from "./scenarios.js";
+import { tourControls } from "./tour.js";
 import { inTrace, initTracing, traceLinks } from "./tracing.js";
 import { drawTrace, followSpotlight, memoryChart, summarise, traceSeconds, waitForTrace } from "./traces.js";
 
 const config = window.SLOT_CONFIG;
+const cards = new Map(); // scenario id -> card
 const $ = (selector, root = document) => root.querySelector(selector);
 
 function element(tag, attributes = {}, ...children) {
@@ -266,6 +268,43 @@ async function prepare(card, button, pane) {
   pane.replaceChildren(element("p", { class: "hint", text: "Running (both functions start cold)..." }));
 }
 
+// One press of a side: its request(s) in one trace, the answer, the comparison, the waterfall.
+async function runSide(card, side, button, pane) {
+  const scenario = card.scenario;
+  const variant = scenario[side];
+  pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
+  let drawn;
+  try {
+    await prepare(card, button, pane);
+    const request = requestFor(variant, context());
+    const send = () =>
+      scenario.steps.length
+        ? runCascade(config, scenario, variant, context())
+        : scenario.series > 1
+          ? runSeries(card, side, request)
+          : scenario.spins
+            ? callOnce(config, request, { retries: scenario.retries })
+            : call(config, request);
+    const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
+    card.results[side] = result;
+    card.failed[side] = null;
+    if (result.memoryMb && scenario.series <= 1) card.memory[side].push(Number(result.memoryMb));
+    renderResult(pane, result, traceId);
+    renderComparison(card);
+    const killed = result.status >= 500 || Boolean(card.killedAt[side]);
+    const lambdas = result.lambdaTransactions ?? (result.calls ?? 1) * (scenario.spins ? 2 : 1);
+    drawn = showTrace(card, side, traceId, killed, lambdas);
+  } catch (error) {
+    card.results[side] = null;
+    card.failed[side] = error;
+    renderResult(pane, error.result || null, error.traceId, error, expectedFailure(variant, error));
+    renderComparison(card);
+    drawn = showTrace(card, side, error.traceId, true);
+  }
+  if (scenario.spins) refreshBalance();
+  await drawn;
+}
+
 function scenarioCard(scenario) {
   const card = {
     scenario,
@@ -275,6 +314,7 @@ function scenarioCard(scenario) {
     memory: { antipattern: [], fix: [] },
     killedAt: { antipattern: null, fix: null },
     memoryLimitMb: null,
+    run: {}, // side -> a press, resolved when its trace is drawn (the tour waits for it)
     node: null,
   };
   const panes = {};
@@ -297,37 +337,8 @@ function scenarioCard(scenario) {
       "data-side": side,
       text: variant.label,
     });
-    button.addEventListener("click", async () => {
-      pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
-      try {
-        await prepare(card, button, pane);
-        const request = requestFor(variant, context());
-        const send = () =>
-          scenario.steps.length
-            ? runCascade(config, scenario, variant, context())
-            : scenario.series > 1
-              ? runSeries(card, side, request)
-              : scenario.spins
-                ? callOnce(config, request, { retries: scenario.retries })
-                : call(config, request);
-        const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
-        card.results[side] = result;
-        card.failed[side] = null;
-        if (result.memoryMb && scenario.series <= 1) card.memory[side].push(Number(result.memoryMb));
-        renderResult(pane, result, traceId);
-        renderComparison(card);
-        const killed = result.status >= 500 || Boolean(card.killedAt[side]);
-        const lambdas = result.lambdaTransactions ?? (result.calls ?? 1) * (scenario.spins ? 2 : 1);
-        showTrace(card, side, traceId, killed, lambdas);
-      } catch (error) {
-        card.results[side] = null;
-        card.failed[side] = error;
-        renderResult(pane, error.result || null, error.traceId, error, expectedFailure(variant, error));
-        renderComparison(card);
-        showTrace(card, side, error.traceId, true);
-      }
-      if (scenario.spins) refreshBalance();
-    });
+    card.run[side] = () => runSide(card, side, button, pane);
+    button.addEventListener("click", card.run[side]);
     buttons.append(button);
     if (side === "fix" && scenario.prepare) buttons.append(prepareChoice(scenario));
     columns.append(
@@ -340,6 +351,7 @@ function scenarioCard(scenario) {
       ),
     );
   }
+  cards.set(scenario.id, card);
   card.node = element(
     "article",
     { class: "scenario", id: scenario.id, "aria-labelledby": `${scenario.id}-title` },
@@ -495,6 +507,7 @@ function main() {
   users.addEventListener("change", refreshBalance);
   $("#explain-button").addEventListener("click", explain);
   $("#scenarios").append(...config.scenarios.map(scenarioCard));
+  $("#tour").append(...tourControls(config, cards));
   refreshBalance();
 }
 

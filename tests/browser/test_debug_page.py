@@ -374,3 +374,28 @@ def test_forced_cold_starts_give_an_init_duration_on_both_sides_twice_in_a_row(p
         assert "warm" not in comparison, comparison
         assert re.search(r"Init Duration \d+ vs \d+ ms", comparison), comparison
     assert unexpected_console_errors(page) == []
+
+
+def test_the_tour_runs_every_scenario_and_its_fix_with_no_console_error(page):
+    from demo.scenario_catalog import TOUR, by_id
+
+    page.click("#tour-start")
+    page.wait_for_selector("#tour-say[data-state='done']", timeout=600_000)
+    assert page.get_attribute("#tour-say", "data-steps") == str(len(TOUR))
+    for scenario_id in TOUR:
+        for side in ("antipattern", "fix"):
+            assert page.get_attribute(f"#{scenario_id}-{side}-result", "data-trace-id"), (scenario_id, side)
+            assert page.locator(f"#{scenario_id}-{side}-trace .wf-row").count() >= 1, (scenario_id, side)
+    assert "Tour done" in page.inner_text("#tour-say")
+    assert by_id(TOUR[-1]).say  # each step showed the guide's line (docs/demo-guide.md has them all)
+    assert unexpected_console_errors(page) == []
+
+
+def test_the_tour_can_be_stopped(page):
+    page.click("#tour-start")
+    first = page.inner_text("#tour-say")
+    assert first.startswith("1/") and '"' in first, first
+    page.click("#tour-stop")
+    page.wait_for_selector("#tour-say[data-state='stopped']", timeout=60_000)
+    assert page.get_attribute("#tour-say", "data-steps") == "1"
+    assert page.inner_text("#many-queries-antipattern-result") == "Not run yet.", "no later step started"
