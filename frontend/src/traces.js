@@ -120,7 +120,8 @@ function groupRepeats(spans) {
     }
   }
   return rows.flatMap((row) =>
-    row.spans.length >= N_PLUS_ONE_MIN_REPEATS
+    // queries only: the page's own repeated calls (the memory leak's series) are no N+1
+    row.spans.length >= N_PLUS_ONE_MIN_REPEATS && isDb(row.spans[0])
       ? [{ ...row, repeated: true }]
       : row.spans.map((span) => ({ spans: [span], repeated: false })),
   );
@@ -202,6 +203,11 @@ export function drawTrace(container, trace, scale) {
         ms(end - start),
       ),
     );
+    if (cold && init) {
+      // the Init phase comes before the handler's transaction, billed as Init Duration
+      const label = `init (cold start) ${Math.round(init)} ms`;
+      container.append(bar(label, start - init / 1000, start, origin, scale, "wf-cold wf-init", label));
+    }
     for (const row of groupRepeats([...(transaction.spans || [])].sort(bySpanStart))) {
       const first = row.spans[0];
       const last = row.spans[row.spans.length - 1];
@@ -265,7 +271,7 @@ export function memoryChart(series, { limit = null, killedAt = {} } = {}) {
     line.dataset.points = String(values.length);
     svg.append(line);
     if (killedAt[side]) {
-      const at = `${x(killedAt[side] - 1)},${y(limit || most)}`;
+      const at = `${x(killedAt[side] - 1)},${y(limit || most) + 12}`;
       const kill = svgNode("text", { class: `memory-kill memory-${side}-kill`, "text-anchor": "middle" });
       kill.setAttribute("transform", `translate(${at})`);
       kill.textContent = "✕";
