@@ -263,6 +263,14 @@ async function prepare(card, button, pane) {
   const [result] = await runTraced(button, card.scenario.prepare.label, () =>
     call(config, requestFor(card.scenario.prepare, context())),
   );
+  if (result.status === 403) {
+    // switched off here (DANGEROUS_SCENARIOS_ENABLED=false, make deploy-aws's default): say so
+    // once and run the scenario as it is
+    box.checked = false;
+    box.disabled = true;
+    box.parentElement.title = errorText(result);
+    return;
+  }
   if (!result.ok)
     throw Object.assign(new Error(`Forcing a cold start failed: ${errorText(result)}`), { result });
   pane.replaceChildren(element("p", { class: "hint", text: "Running (both functions start cold)..." }));

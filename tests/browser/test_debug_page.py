@@ -399,3 +399,19 @@ def test_the_tour_can_be_stopped(page):
     page.wait_for_selector("#tour-say[data-state='stopped']", timeout=60_000)
     assert page.get_attribute("#tour-say", "data-steps") == "1"
     assert page.inner_text("#many-queries-antipattern-result") == "Not run yet.", "no later step started"
+
+
+def test_where_forcing_a_cold_start_is_switched_off_the_scenario_still_runs(page, deployed_stack):
+    origin = deployed_stack.website_url.rstrip("/")
+
+    def switched_off(route) -> None:  # as DANGEROUS_SCENARIOS_ENABLED=false answers
+        route.fulfill(
+            status=403,
+            headers={"Access-Control-Allow-Origin": origin, "Content-Type": "application/json"},
+            body='{"error": "this scenario is disabled here (DANGEROUS_SCENARIOS_ENABLED=false)"}',
+        )
+
+    page.route("**/api/v1/scenarios/cold-start/reset", switched_off)
+    result = run_button(page, "cold-start-fix-button")
+    assert result["status"] == "200", result
+    assert not page.is_checked("#cold-start-prepare") and page.is_disabled("#cold-start-prepare")
