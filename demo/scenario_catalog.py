@@ -50,6 +50,7 @@ class Request:
     event_file: str = ""  # its file in events/
     about: str = ""  # one line for events/README.md
     expected_status: int = 200
+    outcome: str = ""  # what the page says when the failure is the point (expected_status >= 500)
 
     def path_parameters(self, context: dict[str, Any] = DEFAULTS) -> dict[str, str]:
         return {name: str(context["user"]) for name in re.findall(r"\{(\w+)\}", self.route)}
@@ -73,6 +74,7 @@ class Request:
             "query": self.query,
             "body": self.body,
             "expectedStatus": self.expected_status,
+            "outcome": self.outcome,
         }
 
 
@@ -88,6 +90,9 @@ class Scenario:
     sentry: Verdict  # what Sentry creates, by its own rules (demo/sentry_rules.py)
     spins: bool = False  # moves money: one Idempotency-Key per click
     retries: int = 3  # retries of a spin with its key (0: the failure is the point)
+    prepare: Request | None = None  # the page's optional step before a press (a forced cold start)
+    series: int = 1  # calls per press on the page (the memory leak: up to the kill, at most this many)
+    say: str = ""  # the presenter's line (docs/demo-guide.md), which the page's tour shows
 
     @property
     def signal(self) -> str:
@@ -95,7 +100,7 @@ class Scenario:
 
     @property
     def fixed(self) -> Request:
-        """The fix's request (every scenario has one but the cascade)."""
+        """The fix's request."""
         if self.fix is None:
             raise ValueError(f"{self.id} has no fix")
         return self.fix
@@ -111,6 +116,9 @@ class Scenario:
             "fix": self.fix.for_page() if self.fix else None,
             "spins": self.spins,
             "retries": self.retries,
+            "prepare": self.prepare.for_page() if self.prepare else None,
+            "series": self.series,
+            "say": self.say,
         }
 
 
@@ -132,6 +140,7 @@ SCENARIOS = [
                 event_file="history-optimized.json", about="history in one query (fix)"),
         (USERS,),
         n_plus_one_verdict(True),
+        say='The history asks for 20 ids, then one query per game.',
     ),
     Scenario(
         "cpu-spike",
@@ -147,6 +156,7 @@ SCENARIOS = [
         Verdict("no issue", None, "no span detector covers CPU work: read the cpu.* spans and the profile, "
                 "search performance.issue:cpu_spike"),
         spins=True,
+        say='Trial division in the hot path.',
     ),
     Scenario(
         "timeout",
@@ -156,13 +166,17 @@ SCENARIOS = [
         "in the function's log.",
         # API Gateway answers 502; a page on another origin cannot read it (see docs/scenarios.md)
         Request("Timeout", ENGINE, "POST", "/api/v1/scenarios/timeout", {"mode": "antipattern"}, SPIN_BODY,
-                "timeout.json", "CPU work past the Timeout: killed", expected_status=502),
+                "timeout.json", "CPU work past the Timeout: killed", expected_status=502,
+                outcome="the game engine ran past its Timeout (15 s) and was killed, and API Gateway answered "
+                "an error of its own (502). The work runs before anything is settled: no money moved, "
+                "and there is nothing to retry."),
         Request("Bounded work", ENGINE, "POST", "/api/v1/scenarios/timeout", {"mode": "optimized"}, SPIN_BODY,
                 "timeout-optimized.json", "the same work, bounded (sieve)"),
         (ENGINE,),
         error_verdict("ServerlessTimeoutWarning"),
         spins=True,
         retries=0,
+        say='Now the same work, bigger than the 15 s Timeout.',
     ),
     Scenario(
         "cold-start",
@@ -177,6 +191,11 @@ SCENARIOS = [
                 event_file="cold-start-lazy.json", about="lazy init (fix)"),
         ("GameEngineEagerInitFunction", ENGINE),
         Verdict("no issue", None, "a tag to search, cold_start:true, and faas.init_duration_ms to chart"),
+        # a configuration change of both functions, as `make cold-start` does: the page has no
+        # AWS credentials, so a function makes it (DANGEROUS_SCENARIOS_ENABLED only)
+        prepare=Request("Force a cold start first", "ColdStartResetFunction", "POST", "/api/v1/scenarios/cold-start/reset",
+                        body={}),
+        say='Module-level work runs on every cold start.',
     ),
     Scenario(
         "slow-aggregation",
@@ -193,6 +212,7 @@ SCENARIOS = [
         (ANALYTICS,),
         Verdict("no issue", None, "a slow db span; Slow DB Query fires only on SQL SELECT, "
                 "so search performance.issue:missing_index"),
+        say="Same numbers, but one pipeline can't use the index.",
     ),
     Scenario(
         "many-queries",
@@ -206,6 +226,7 @@ SCENARIOS = [
                 about="one aggregation (fix)"),
         (ANALYTICS,),
         Verdict("no issue", None, "five different queries are no N+1; chart db.queries_executed (5 vs 1)"),
+        say='Five round trips where one $group does.',
     ),
     Scenario(
         "memory-leak",
@@ -220,6 +241,8 @@ SCENARIOS = [
         (ENGINE,),
         Verdict("no issue", None, "a killed runtime sends nothing; chart memory.rss_mb, "
                 "read REPORT's Max Memory Used"),
+        series=12,  # the kill comes after about eight warm calls (an eighth of MemorySize each)
+        say='A cache at module level survives warm invokes.',
     ),
     Scenario(
         "connection-churn",
@@ -233,18 +256,23 @@ SCENARIOS = [
                 event_file="balance.json", about="balance, one client per environment (fix)"),
         (USERS,),
         Verdict("no issue", None, "a db.connection span on every invoke to see in the trace"),
+        say='A client per call pays connect + handshake every time.',
     ),
     Scenario(
         "cascade",
         "Cascade across services",
-        "Spin (game engine -> user service), then balance and player metrics: one distributed trace.",
-        "One trace id from the page through every Lambda transaction.",
-        Request("Cascade (spin -> balance -> metrics)", ENGINE, "POST", "/api/v1/spin", body=SPIN_BODY,
+        "Spin (game engine -> user service), then balance and player metrics, one after the other: "
+        "a slow game engine (the CPU spike) delays every call after it.",
+        "One trace id from the page through every Lambda transaction; a lane per service, the calls "
+        "between them and the critical path; the later calls start late by the game engine's time.",
+        Request("Cascade: slow game engine", ENGINE, "POST", "/api/v1/spin", {"mode": "antipattern"},
+                CPU_SPIN_BODY),  # the CPU spike's own request (events/cpu-spike.json)
+        Request("Cascade: normal spin", ENGINE, "POST", "/api/v1/spin", body=SPIN_BODY,
                 event_file="spin.json", about="a normal spin"),
-        None,
         (ENGINE, "UserBalanceFunction"),
         Verdict("no issue", None, "one trace across the page and the functions"),
         spins=True,
+        say='One click, four Lambdas, one trace: a slow game engine delays every call after it.',
     ),
 ]  # fmt: skip
 
@@ -271,11 +299,18 @@ def every_request() -> list[Request]:
     return [request for request in sides + EXTRA_REQUESTS if request.event_file]
 
 
+# the demo guide's order: the page's tour runs each scenario and its fix in it
+TOUR = ["n-plus-one", "many-queries", "slow-aggregation", "cpu-spike", "timeout", "cold-start",
+        "memory-leak", "connection-churn", "cascade"]  # fmt: skip
+
+
 def page_table() -> dict[str, Any]:
-    """What the debug page draws: shipped as JSON in its config (config.js)."""
+    """What the debug page draws: shipped as JSON in its config (config.js). The cascade's
+    sides are followed by its later steps, in one trace."""
+    steps = {"cascade": [r.for_page() for r in CASCADE_STEPS]}
     return {
-        "scenarios": [s.for_page() for s in SCENARIOS if s.id != "cascade"],
-        "cascade": {**by_id("cascade").for_page(), "steps": [r.for_page() for r in CASCADE_STEPS]},
+        "scenarios": [{**s.for_page(), "steps": steps.get(s.id, [])} for s in SCENARIOS],
+        "tour": TOUR,
     }
 
 

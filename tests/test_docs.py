@@ -150,3 +150,15 @@ def test_no_measurement_is_typed_into_the_prose_docs():
             text = docs_blocks.block_pattern(block).sub("", text)
         typed = [found for found in measured.findall(text) if found not in allowed]
         assert typed == [], f"{name} types measurements: {typed}"
+
+
+def test_the_demo_guide_says_what_the_tour_shows_in_the_tour_order():
+    """The page's tour shows the catalog's `say` lines: the guide has them word for word, in
+    the tour's order."""
+    from demo.scenario_catalog import TOUR, by_id
+
+    guide = TEXT["demo-guide.md"]
+    places = [guide.find(f'"{by_id(scenario_id).say}"') for scenario_id in TOUR]
+    missing = [scenario_id for scenario_id, at in zip(TOUR, places, strict=True) if at < 0]
+    assert missing == [], f"demo-guide.md lacks the say line of {missing}"
+    assert places == sorted(places), "the guide's order is the tour's"

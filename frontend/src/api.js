@@ -34,6 +34,7 @@ export async function call(config, { method, path, body, headers = {} }) {
     durationMs: performance.now() - started,
     dbQueries: response.headers.get("x-db-queries"),
     memoryMb: response.headers.get("x-memory-mb"),
+    memoryLimitMb: Number(response.headers.get("x-memory-limit-mb")) || null,
     coldStart: response.headers.get("x-cold-start"),
     replayed: response.headers.get("idempotent-replayed") === "true",
     retryAfter: Number(response.headers.get("retry-after")) || null,

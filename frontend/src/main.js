@@ -1,10 +1,13 @@
 // The debug page: a slot machine, and one button per scenario and per fix with their traces.
 import { call, callOnce, errorText } from "./api.js";
-import { cascadeRequests, requestFor } from "./scenarios.js";
+import { cascadeComparison, drawCascade, runCascade } from "./cascade.js";
+import { requestFor } from "./scenarios.js";
+import { tourControls } from "./tour.js";
 import { inTrace, initTracing, traceLinks } from "./tracing.js";
 import { drawTrace, followSpotlight, memoryChart, summarise, traceSeconds, waitForTrace } from "./traces.js";
 
 const config = window.SLOT_CONFIG;
+const cards = new Map(); // scenario id -> card
 const $ = (selector, root = document) => root.querySelector(selector);
 
 function element(tag, attributes = {}, ...children) {
@@ -37,9 +40,18 @@ async function runTraced(button, name, work) {
   }
 }
 
-function renderResult(pane, result, traceId, error) {
+// A request whose failure is the scenario's point (the timeout): said as the expected outcome,
+// not as a spin whose outcome is unknown.
+function expectedFailure(variant, error) {
+  if (!variant.outcome || variant.expectedStatus < 500) return null;
+  const after = error.durationMs ? ` after ${formatMs(error.durationMs)}` : "";
+  return `Expected outcome${after}: ${variant.outcome}`;
+}
+
+function renderResult(pane, result, traceId, error, expected = null) {
   pane.replaceChildren();
-  pane.classList.toggle("failed", Boolean(error) || (result && !result.ok));
+  pane.classList.toggle("failed", !expected && (Boolean(error) || (result && !result.ok)));
+  pane.classList.toggle("expected", Boolean(expected));
   const facts = element("dl", { class: "facts" });
   const fact = (label, value) =>
     value !== null &&
@@ -63,7 +75,8 @@ function renderResult(pane, result, traceId, error) {
   facts.append(element("dt", { text: "Trace id" }), trace);
   pane.append(facts);
   const message = error ? error.message : errorText(result);
-  if (message) pane.append(element("p", { class: "error", role: "alert", text: message }));
+  if (expected) pane.append(element("p", { class: "expected-outcome", role: "status", text: expected }));
+  else if (message) pane.append(element("p", { class: "error", role: "alert", text: message }));
   if (result) {
     const json = typeof result.body === "string" ? result.body : JSON.stringify(result.body, null, 2);
     pane.append(
@@ -135,14 +148,9 @@ function renderComparison(card) {
     return;
   }
   if (id === "memory-leak") {
-    const series = card.memory;
-    const chart = memoryChart(series);
-    const last = (values) => (values.length ? `${values[values.length - 1]} MB` : "-");
     target.replaceChildren(
-      element("span", {
-        text: `Memory per call: ${last(series.antipattern)} (leak, ${series.antipattern.length} calls) vs ${last(series.fix)} (bounded); click again to watch it climb to the kill`,
-      }),
-      chart,
+      element("span", { text: memorySentence(card) }),
+      memoryChart(card.memory, { limit: card.memoryLimitMb, killedAt: card.killedAt }),
     );
     return;
   }
@@ -152,7 +160,9 @@ function renderComparison(card) {
   }
   let text = `Time: ${formatMs(slow.durationMs)} vs ${formatMs(fast.durationMs)}`;
   const traces = card.traces;
-  if (COMPARISONS[id] && traces.antipattern && traces.fix) {
+  if (card.scenario.steps.length && traces.antipattern && traces.fix) {
+    text += `; ${cascadeComparison(traces.antipattern, traces.fix)}`;
+  } else if (COMPARISONS[id] && traces.antipattern && traces.fix) {
     text += `; ${COMPARISONS[id](summarise(traces.antipattern), summarise(traces.fix))}`;
   } else if (slow.dbQueries && fast.dbQueries) {
     text += `; ${slow.dbQueries} vs ${fast.dbQueries} db queries`;
@@ -160,21 +170,147 @@ function renderComparison(card) {
   target.textContent = text;
 }
 
+// Where the leak stands against MemorySize, and the bounded cache beside it.
+function memorySentence(card) {
+  const { antipattern: leak, fix } = card.memory;
+  const limit = card.memoryLimitMb ? `MemorySize ${card.memoryLimitMb} MB` : "MemorySize";
+  const last = (values) => values[values.length - 1];
+  let text;
+  if (card.killedAt.antipattern) {
+    const before = leak.length ? `after ${last(leak)} MB at call ${leak.length}` : "at its first call";
+    text = `Leak: killed at call ${card.killedAt.antipattern}, ${before}: its next growth passed ${limit}`;
+  } else if (leak.length) {
+    text = `Leak: ${leak[0]} -> ${last(leak)} MB over ${leak.length} calls (${limit}), not killed yet`;
+  } else {
+    text = "Leak: not run yet";
+  }
+  const bounded = fix.length
+    ? `bounded cache: ${Math.min(...fix)}-${Math.max(...fix)} MB over ${fix.length} calls`
+    : "bounded cache: not run yet";
+  return `${text}; ${bounded}.`;
+}
+
 // The waterfalls of both sides, on one time scale.
 function redrawTraces(card) {
   const scale = Math.max(0.001, ...Object.values(card.traces).map(traceSeconds));
   for (const [side, trace] of Object.entries(card.traces)) {
-    drawTrace($(`#${card.scenario.id}-${side}-trace`), trace, scale);
+    const draw = card.scenario.steps.length ? drawCascade : drawTrace;
+    draw($(`#${card.scenario.id}-${side}-trace`), trace, scale);
   }
 }
 
-async function showTrace(card, side, traceId) {
+// One press of a series scenario (the memory leak): warm calls until the runtime is killed or
+// the catalog's bound, the chart redrawn after each. A kill ends the series, not the press.
+async function runSeries(card, side, request) {
+  const values = [];
+  card.memory[side] = values;
+  card.killedAt[side] = null;
+  let last = null;
+  for (let number = 1; number <= card.scenario.series; number += 1) {
+    let result;
+    try {
+      result = await call(config, request);
+    } catch (error) {
+      if (!values.length) throw error; // nothing answered: not a kill to chart
+      card.killedAt[side] = number;
+      break;
+    }
+    if (result.status >= 500 && values.length) {
+      card.killedAt[side] = number;
+      break;
+    }
+    if (!result.ok) return { ...result, calls: values.length };
+    last = result;
+    values.push(Number(result.memoryMb));
+    card.memoryLimitMb = result.memoryLimitMb || card.memoryLimitMb;
+    renderComparison(card);
+  }
+  return { ...last, calls: values.length };
+}
+
+// A run that ended in a timeout or a kill: its runtime sends nothing more, so the page draws
+// what came (its own span, the warning) at once instead of waiting for transactions.
+const KILLED_RUN_WAIT_MS = 2000;
+
+async function showTrace(card, side, traceId, killed = false, lambdas = 1) {
   if (!traceId || !config.spotlightUrl) return;
   const panel = $(`#${card.scenario.id}-${side}-trace`);
   panel.textContent = "Waiting for the trace...";
-  card.traces[side] = await waitForTrace(traceId, { minTransactions: card.scenario.spins ? 3 : 2 });
+  card.traces[side] = await waitForTrace(
+    traceId,
+    killed
+      ? { minTransactions: 1, timeoutMs: KILLED_RUN_WAIT_MS, untilPage: true }
+      : { minTransactions: 1 + lambdas, untilPage: true },
+  );
   redrawTraces(card);
   renderComparison(card);
+}
+
+// The card's optional step before each press (the cold start's "force a cold start"): its own
+// trace, so that the scenario's trace holds the scenario only.
+function prepareChoice(scenario) {
+  const id = `${scenario.id}-prepare`;
+  const box = element("input", { type: "checkbox", id, checked: "checked" });
+  return element("label", { class: "choice", for: id }, box, ` ${scenario.prepare.label}`);
+}
+
+async function prepare(card, button, pane) {
+  const box = $(`#${card.scenario.id}-prepare`);
+  if (!card.scenario.prepare || !box || !box.checked) return;
+  pane.replaceChildren(
+    element("p", { class: "hint", text: "Forcing a cold start (a configuration change)..." }),
+  );
+  const [result] = await runTraced(button, card.scenario.prepare.label, () =>
+    call(config, requestFor(card.scenario.prepare, context())),
+  );
+  if (result.status === 403) {
+    // switched off here (DANGEROUS_SCENARIOS_ENABLED=false, make deploy-aws's default): say so
+    // once and run the scenario as it is
+    box.checked = false;
+    box.disabled = true;
+    box.parentElement.title = errorText(result);
+    return;
+  }
+  if (!result.ok)
+    throw Object.assign(new Error(`Forcing a cold start failed: ${errorText(result)}`), { result });
+  pane.replaceChildren(element("p", { class: "hint", text: "Running (both functions start cold)..." }));
+}
+
+// One press of a side: its request(s) in one trace, the answer, the comparison, the waterfall.
+async function runSide(card, side, button, pane) {
+  const scenario = card.scenario;
+  const variant = scenario[side];
+  pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
+  let drawn;
+  try {
+    await prepare(card, button, pane);
+    const request = requestFor(variant, context());
+    const send = () =>
+      scenario.steps.length
+        ? runCascade(config, scenario, variant, context())
+        : scenario.series > 1
+          ? runSeries(card, side, request)
+          : scenario.spins
+            ? callOnce(config, request, { retries: scenario.retries })
+            : call(config, request);
+    const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
+    card.results[side] = result;
+    card.failed[side] = null;
+    if (result.memoryMb && scenario.series <= 1) card.memory[side].push(Number(result.memoryMb));
+    renderResult(pane, result, traceId);
+    renderComparison(card);
+    const killed = result.status >= 500 || Boolean(card.killedAt[side]);
+    const lambdas = result.lambdaTransactions ?? (result.calls ?? 1) * (scenario.spins ? 2 : 1);
+    drawn = showTrace(card, side, traceId, killed, lambdas);
+  } catch (error) {
+    card.results[side] = null;
+    card.failed[side] = error;
+    renderResult(pane, error.result || null, error.traceId, error, expectedFailure(variant, error));
+    renderComparison(card);
+    drawn = showTrace(card, side, error.traceId, true);
+  }
+  if (scenario.spins) refreshBalance();
+  await drawn;
 }
 
 function scenarioCard(scenario) {
@@ -184,6 +320,9 @@ function scenarioCard(scenario) {
     failed: {},
     traces: {},
     memory: { antipattern: [], fix: [] },
+    killedAt: { antipattern: null, fix: null },
+    memoryLimitMb: null,
+    run: {}, // side -> a press, resolved when its trace is drawn (the tour waits for it)
     node: null,
   };
   const panes = {};
@@ -206,29 +345,10 @@ function scenarioCard(scenario) {
       "data-side": side,
       text: variant.label,
     });
-    button.addEventListener("click", async () => {
-      pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
-      try {
-        const request = requestFor(variant, context());
-        const send = () =>
-          scenario.spins ? callOnce(config, request, { retries: scenario.retries }) : call(config, request);
-        const [result, traceId] = await runTraced(button, `${scenario.title}: ${variant.label}`, send);
-        card.results[side] = result;
-        card.failed[side] = null;
-        if (result.memoryMb) card.memory[side].push(Number(result.memoryMb));
-        renderResult(pane, result, traceId);
-        renderComparison(card);
-        showTrace(card, side, traceId);
-      } catch (error) {
-        card.results[side] = null;
-        card.failed[side] = error;
-        renderResult(pane, error.result || null, error.traceId, error);
-        renderComparison(card);
-        showTrace(card, side, error.traceId);
-      }
-      if (scenario.spins) refreshBalance();
-    });
+    card.run[side] = () => runSide(card, side, button, pane);
+    button.addEventListener("click", card.run[side]);
     buttons.append(button);
+    if (side === "fix" && scenario.prepare) buttons.append(prepareChoice(scenario));
     columns.append(
       element(
         "section",
@@ -239,6 +359,7 @@ function scenarioCard(scenario) {
       ),
     );
   }
+  cards.set(scenario.id, card);
   card.node = element(
     "article",
     { class: "scenario", id: scenario.id, "aria-labelledby": `${scenario.id}-title` },
@@ -251,57 +372,6 @@ function scenarioCard(scenario) {
     element("p", { class: "comparison", "aria-live": "polite", text: "Run both to compare." }),
   );
   return card.node;
-}
-
-function cascadeCard(cascade) {
-  const pane = element(
-    "div",
-    { class: "result", id: "cascade-result", "aria-live": "polite" },
-    element("p", { class: "hint", text: "Not run yet." }),
-  );
-  const button = element("button", {
-    type: "button",
-    id: "cascade-button",
-    class: "antipattern",
-    "data-scenario": "cascade",
-    text: cascade.antipattern.label,
-  });
-  button.addEventListener("click", async () => {
-    pane.replaceChildren(element("p", { class: "hint", text: "Running..." }));
-    try {
-      const [results, traceId] = await runTraced(button, cascade.title, async () => {
-        const [spinRequest, ...reads] = cascadeRequests(cascade, context());
-        const done = [await callOnce(config, spinRequest, { retries: cascade.retries })];
-        for (const step of reads) done.push(await call(config, step));
-        return done;
-      });
-      const total = {
-        ...results[results.length - 1],
-        durationMs: results.reduce((sum, r) => sum + r.durationMs, 0),
-        ok: results.every((r) => r.ok),
-      };
-      total.body = results.map((r) => ({
-        request: `${r.method} ${r.path}`,
-        status: r.status,
-        duration: formatMs(r.durationMs),
-        body: r.body,
-      }));
-      renderResult(pane, total, traceId);
-      refreshBalance();
-    } catch (error) {
-      renderResult(pane, null, error.traceId, error);
-    }
-  });
-  return element(
-    "article",
-    { class: "scenario", id: "cascade", "aria-labelledby": "cascade-title" },
-    element("h3", { id: "cascade-title", text: cascade.title }),
-    element("p", { text: cascade.what }),
-    element("p", { class: "look", text: `Look for: ${cascade.look}` }),
-    element("p", { class: "sentry", text: `Sentry creates: ${cascade.sentry}` }),
-    element("div", { class: "buttons" }, button),
-    pane,
-  );
 }
 
 // --- the slot machine ---------------------------------------------------------------------
@@ -444,7 +514,8 @@ function main() {
   $("#spin").addEventListener("click", () => spin());
   users.addEventListener("change", refreshBalance);
   $("#explain-button").addEventListener("click", explain);
-  $("#scenarios").append(...config.scenarios.map(scenarioCard), cascadeCard(config.cascade));
+  $("#scenarios").append(...config.scenarios.map(scenarioCard));
+  $("#tour").append(...tourControls(config, cards));
   refreshBalance();
 }
 

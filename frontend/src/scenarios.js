@@ -23,7 +23,3 @@ export function requestFor(template, ctx) {
     body: template.body === null || template.body === undefined ? undefined : fill(template.body, ctx),
   };
 }
-
-export function cascadeRequests(cascade, ctx) {
-  return [cascade.antipattern, ...cascade.steps].map((template) => requestFor(template, ctx));
-}

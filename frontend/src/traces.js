@@ -43,31 +43,64 @@ export function traceOf(traceId) {
   return { transactions: transactions.get(traceId) || [], warnings: warnings.get(traceId) || [] };
 }
 
-// Resolves with the trace once it holds `minTransactions` transactions, or what it has then.
-export function waitForTrace(traceId, { minTransactions = 2, timeoutMs = 20000 } = {}) {
+export const isPageTransaction = (t) => (t.contexts.trace.op || "") === "ui.action.scenario";
+
+// Resolves with the trace once it holds `minTransactions` transactions (and the page's own,
+// with `untilPage`: the last one sent), or with what it has after `timeoutMs`.
+export function waitForTrace(traceId, { minTransactions = 2, timeoutMs = 20000, untilPage = false } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
     const check = () => {
       const trace = traceOf(traceId);
-      if (trace.transactions.length >= minTransactions || Date.now() - started > timeoutMs) {
+      const complete =
+        trace.transactions.length >= minTransactions &&
+        (!untilPage || trace.transactions.some(isPageTransaction));
+      if (complete || Date.now() - started > timeoutMs) {
         waiting.delete(check);
         clearInterval(timer);
         resolve(trace);
       }
     };
-    const timer = setInterval(check, 500);
+    const timer = setInterval(check, 200);
     waiting.add(check);
     check();
   });
 }
 
 const seconds = (value) => (typeof value === "number" ? value : Date.parse(value) / 1000);
-// the driver's own round trips (log-in, heartbeats, session clean-up) are no queries
-const DRIVER_COMMANDS = /^\{"(saslStart|saslContinue|hello|isMaster|ismaster|ping|endSessions)"/;
+// The driver's own round trips (log-in, handshake, heartbeats, session clean-up) are no
+// queries. The SDK redacts the log-in's command to "{}", so the command's name comes from
+// the span's db.operation.
+const DRIVER_COMMANDS = {
+  saslStart: "driver log-in",
+  saslContinue: "driver log-in",
+  authenticate: "driver log-in",
+  hello: "driver handshake",
+  isMaster: "driver handshake",
+  ismaster: "driver handshake",
+  ping: "driver heartbeat",
+  endSessions: "driver session clean-up",
+};
+function operationOf(span) {
+  const named = (span.data || {})["db.operation"] || (span.tags || {})["db.operation"];
+  if (named) return String(named);
+  const first = /^\{"(\w+)"/.exec(span.description || "");
+  return first ? first[1] : "";
+}
+const isDriver = (span) =>
+  (span.op || "").startsWith("db") && Object.hasOwn(DRIVER_COMMANDS, operationOf(span));
 const isDb = (span) =>
-  (span.op || "").startsWith("db") &&
-  !(span.op || "").startsWith("db.connection") &&
-  !DRIVER_COMMANDS.test(span.description || "");
+  (span.op || "").startsWith("db") && !(span.op || "").startsWith("db.connection") && !isDriver(span);
+
+// A waterfall row's words: never an empty or redacted "{}" description.
+export function spanLabel(span) {
+  const op = span.op || "span";
+  const operation = operationOf(span);
+  if (isDriver(span)) return `${op} ${operation} (${DRIVER_COMMANDS[operation]})`;
+  const description = (span.description || "").trim();
+  if (!description || description === "{}") return `${op} ${operation || "(no description)"}`;
+  return `${op} ${description.slice(0, 60)}`;
+}
 
 // Consecutive spans with the same parent, op and description, at least N_PLUS_ONE_MIN_REPEATS
 // of them: one row, highlighted.
@@ -87,14 +120,15 @@ function groupRepeats(spans) {
     }
   }
   return rows.flatMap((row) =>
-    row.spans.length >= N_PLUS_ONE_MIN_REPEATS
+    // queries only: the page's own repeated calls (the memory leak's series) are no N+1
+    row.spans.length >= N_PLUS_ONE_MIN_REPEATS && isDb(row.spans[0])
       ? [{ ...row, repeated: true }]
       : row.spans.map((span) => ({ spans: [span], repeated: false })),
   );
 }
 
 export function summarise(trace) {
-  const lambdas = trace.transactions.filter((t) => (t.contexts.trace.op || "") !== "ui.action.scenario");
+  const lambdas = trace.transactions.filter((t) => !isPageTransaction(t));
   const spans = lambdas.flatMap((t) => t.spans || []);
   const repeated = lambdas
     .flatMap((t) => groupRepeats([...(t.spans || [])].sort(bySpanStart)))
@@ -169,10 +203,15 @@ export function drawTrace(container, trace, scale) {
         ms(end - start),
       ),
     );
+    if (cold && init) {
+      // the Init phase comes before the handler's transaction, billed as Init Duration
+      const label = `init (cold start) ${Math.round(init)} ms`;
+      container.append(bar(label, start - init / 1000, start, origin, scale, "wf-cold wf-init", label));
+    }
     for (const row of groupRepeats([...(transaction.spans || [])].sort(bySpanStart))) {
       const first = row.spans[0];
       const last = row.spans[row.spans.length - 1];
-      const what = `${first.op} ${(first.description || "").slice(0, 60)}`;
+      const what = spanLabel(first);
       const label = row.repeated ? `${row.spans.length} × ${what} (N+1)` : what;
       const classes = row.repeated ? "wf-span n-plus-one" : isDb(first) ? "wf-span wf-db" : "wf-span";
       const element = bar(
@@ -207,28 +246,44 @@ export function traceSeconds(trace) {
   );
 }
 
-// A small SVG chart: memory (MB) per call, the anti-pattern against the fix.
-export function memoryChart(series) {
+// A small SVG chart: memory (MB) per call, the anti-pattern against the fix, with MemorySize
+// as a dashed line and a cross where a series was killed.
+export function memoryChart(series, { limit = null, killedAt = {} } = {}) {
   const width = 280;
   const height = 90;
   const all = Object.values(series).flat();
-  const most = Math.max(64, ...all);
-  const longest = Math.max(2, ...Object.values(series).map((values) => values.length));
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-  svg.setAttribute("class", "memory-chart");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", "Memory per call (MB): anti-pattern and fix");
-  for (const [side, values] of Object.entries(series)) {
-    const points = values.map(
-      (value, index) =>
-        `${(index / (longest - 1)) * (width - 10) + 5},${height - 5 - (value / most) * (height - 10)}`,
-    );
-    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
-    line.setAttribute("points", points.join(" "));
-    line.setAttribute("class", `memory-${side}`);
-    line.dataset.points = String(values.length);
+  const most = Math.max(64, limit || 0, ...all);
+  const longest = Math.max(2, ...Object.entries(series).map(([side, v]) => killedAt[side] || v.length));
+  const x = (index) => (index / (longest - 1)) * (width - 10) + 5;
+  const y = (value) => height - 5 - (value / most) * (height - 10);
+  const svg = svgNode("svg", { viewBox: `0 0 ${width} ${height}`, class: "memory-chart", role: "img" });
+  svg.setAttribute("aria-label", "Memory per call (MB): anti-pattern and fix, against MemorySize");
+  if (limit) {
+    const line = svgNode("line", { x1: 0, x2: width, y1: y(limit), y2: y(limit), class: "memory-limit" });
+    line.dataset.limit = String(limit);
     svg.append(line);
   }
+  for (const [side, values] of Object.entries(series)) {
+    const line = svgNode("polyline", {
+      points: values.map((value, index) => `${x(index)},${y(value)}`).join(" "),
+      class: `memory-${side}`,
+    });
+    line.dataset.points = String(values.length);
+    svg.append(line);
+    if (killedAt[side]) {
+      const at = `${x(killedAt[side] - 1)},${y(limit || most) + 12}`;
+      const kill = svgNode("text", { class: `memory-kill memory-${side}-kill`, "text-anchor": "middle" });
+      kill.setAttribute("transform", `translate(${at})`);
+      kill.textContent = "✕";
+      kill.dataset.call = String(killedAt[side]);
+      svg.append(kill);
+    }
+  }
   return svg;
+}
+
+function svgNode(tag, attributes) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  return node;
 }

@@ -5,7 +5,7 @@ import uuid
 
 from chalice import BadRequestError, ChaliceViewError, ForbiddenError, NotFoundError, Response
 
-from engine import balance_client, cpu_work, idempotency, memory_leak, reels, warmup
+from engine import balance_client, cold_start_reset, cpu_work, idempotency, memory_leak, reels, warmup
 from slot_common.data_model import USERS
 from slot_common.modes import Mode, requested_mode, scenario_response
 from slot_common.mongo import database
@@ -189,6 +189,16 @@ def cold_start_lazy():
     return scenario_response(_cold_start_body(), scenario="cold-start", mode=Mode.OPTIMIZED)
 
 
+@app.route("/api/v1/scenarios/cold-start/reset", methods=["POST"])
+def cold_start_reset_scenario():
+    """The page's "force a cold start": a configuration change of both cold-start functions."""
+    _require_dangerous_scenarios()
+    functions = settings().cold_start_functions
+    if not functions:
+        raise ForbiddenError("no cold-start functions are configured here (COLD_START_FUNCTIONS)")
+    return {"reset": cold_start_reset.force_cold_starts(list(functions))}
+
+
 @app.route("/api/v1/scenarios/memory-leak", methods=["POST"])
 def memory_leak_scenario():
     _require_dangerous_scenarios()
@@ -205,4 +215,5 @@ def memory_leak_scenario():
     record("memory.cached_reports", cached)
     response = scenario_response(summary, scenario="memory-leak", mode=mode)
     response.headers["X-Memory-Mb"] = str(rss)
+    response.headers["X-Memory-Limit-Mb"] = str(memory_leak.memory_limit_mb())
     return response

@@ -161,13 +161,14 @@ def test_eager_init_does_its_work_at_import_and_lazy_init_does_not(db_env, user_
 
 
 def test_memory_leak_grows_and_the_bounded_cache_does_not(client, game_engine, env):
-    env(LEAK_SPINS="2000", LEAK_MB_PER_CALL="8")
+    env(LEAK_SPINS="2000", LEAK_MB_PER_CALL="8", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1769")
     from engine import memory_leak
 
     memory_leak._audit_logs.clear()
     leaking = [client.http.post("/api/v1/scenarios/memory-leak?mode=antipattern") for _ in range(3)]
     bounded = [client.http.post("/api/v1/scenarios/memory-leak?mode=optimized") for _ in range(3)]
     assert all(r.status_code == 200 for r in leaking + bounded)
+    assert {r.headers["X-Memory-Limit-Mb"] for r in leaking + bounded} == {"1769"}, "the kill's bound"
     assert leaking[0].json_body == bounded[0].json_body == bounded[2].json_body
     assert len(memory_leak._audit_logs) == 3, "the anti-pattern keeps every audit log"
     assert all(len(export) == 8 * 1024 * 1024 for _, export in memory_leak._audit_logs)
@@ -175,9 +176,51 @@ def test_memory_leak_grows_and_the_bounded_cache_does_not(client, game_engine, e
     memory_leak._audit_logs.clear()
 
 
+class FakeLambdaConfig:
+    """Lambda's configuration API as the reset uses it: each update a new configuration."""
+
+    def __init__(self) -> None:
+        self.variables: dict[str, dict[str, str]] = {}
+        self.waited: list[str] = []
+
+    def get_function_configuration(self, FunctionName: str) -> dict:  # noqa: N803 - boto3's names
+        return {"Environment": {"Variables": dict(self.variables.get(FunctionName, {"KEPT": "1"}))}}
+
+    def update_function_configuration(self, FunctionName: str, Environment: dict) -> None:  # noqa: N803
+        self.variables[FunctionName] = Environment["Variables"]
+
+    def get_waiter(self, name: str):
+        assert name == "function_updated_v2"
+        return self
+
+    def wait(self, FunctionName: str, WaiterConfig: dict) -> None:  # noqa: N803
+        self.waited.append(FunctionName)
+
+
+def test_forced_cold_start_changes_both_functions_and_waits(client, env, monkeypatch):
+    from engine import cold_start_reset
+
+    fake = FakeLambdaConfig()
+    monkeypatch.setattr(cold_start_reset, "lambda_client", lambda: fake)
+    env(COLD_START_FUNCTIONS="stack-game-engine-eager-init,stack-game-engine")
+    nonces = []
+    for _ in range(2):
+        response = post(client, "/api/v1/scenarios/cold-start/reset", {})
+        assert response.status_code == 200, response.json_body
+        assert response.json_body == {"reset": ["stack-game-engine-eager-init", "stack-game-engine"]}
+        nonces.append(fake.variables["stack-game-engine"]["COLD_START_NONCE"])
+    assert fake.waited == ["stack-game-engine-eager-init", "stack-game-engine"] * 2, "answers when done"
+    assert nonces[0] != nonces[1], "every press is a new configuration"
+    assert fake.variables["stack-game-engine-eager-init"]["KEPT"] == "1", "other variables are kept"
+
+
 def test_dangerous_scenarios_can_be_switched_off(client, env):
     env(DANGEROUS_SCENARIOS_ENABLED="false")
-    for path in ("/api/v1/scenarios/memory-leak", "/api/v1/scenarios/timeout"):
+    for path in (
+        "/api/v1/scenarios/memory-leak",
+        "/api/v1/scenarios/timeout",
+        "/api/v1/scenarios/cold-start/reset",
+    ):
         response = post(client, path, {"user_id": "user_1", "bet": 1})
         assert response.status_code == 403 and "disabled" in response.json_body["error"]
 

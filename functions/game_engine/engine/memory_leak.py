@@ -7,6 +7,7 @@ the MemorySize, and cheaply (copying bytes, not simulating more spins)."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from functools import lru_cache
@@ -72,3 +73,9 @@ def current_rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return round(int(line.split()[1]) / 1024, 1)
     return 0.0
+
+
+def memory_limit_mb() -> int:
+    """The function's MemorySize, sent with each answer so that the page can say where the
+    kill came against it."""
+    return int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0") or 0)

@@ -40,6 +40,7 @@ def cors_config() -> CORSConfig | None:
             "x-scenario",
             "x-mode",
             "x-memory-mb",
+            "x-memory-limit-mb",
             "x-cold-start",
             "idempotent-replayed",
             "retry-after",

@@ -50,6 +50,7 @@ class Settings:
     leak_mb_per_call: int
     eager_init: bool
     dangerous_scenarios_enabled: bool
+    cold_start_functions: tuple[str, ...]  # the pair the page's "force a cold start" resets
     max_days: int
     user_balance_function: str
     allowed_origin: str | None  # the debug page's origin, the only one CORS allows
@@ -80,6 +81,9 @@ def settings() -> Settings:
         leak_mb_per_call=_int("LEAK_MB_PER_CALL", _int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 256) // 8),
         eager_init=_bool("EAGER_INIT", False),
         dangerous_scenarios_enabled=_bool("DANGEROUS_SCENARIOS_ENABLED", True),
+        cold_start_functions=tuple(
+            name for name in os.environ.get("COLD_START_FUNCTIONS", "").split(",") if name.strip()
+        ),
         max_days=_int("ANALYTICS_MAX_DAYS", 365),
         user_balance_function=os.environ.get("USER_BALANCE_FUNCTION", "user-balance"),
         allowed_origin=os.environ.get("ALLOWED_ORIGIN") or None,
