@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug
+.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug test-fast
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -142,6 +142,9 @@ validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 # --- quality ------------------------------------------------------------------------------
 test: envs page ## run every test (starts its own services on other ports, stops them after)
 	$(PY) -m pytest
+
+test-fast: $(VENV)/.installed ## the offline unit tests for the inner loop (no LocalStack, no Lambda runtimes), under a minute
+	$(PY) -m pytest -m "not localstack and not runtime" -q
 
 lint: $(VENV)/.installed $(FRONTEND)/node_modules/.installed ## ruff, mypy (strict on the common layer and the executor), prettier on the page
 	$(VENV)/bin/ruff check .

@@ -21,6 +21,7 @@ from lambda_process_executor.report import milliseconds, report_fields
 from lambda_process_executor.runtime import Invocation, RuntimeProcess
 from perf.lambda_clock import WORK_DIR, probe_spec
 
+pytestmark = pytest.mark.runtime
 RECORDER = Path(__file__).parent / "extensions" / "recorder"
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:clock-256"
 
