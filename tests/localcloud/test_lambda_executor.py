@@ -292,6 +292,9 @@ def test_sentry_sdk_sends_a_function_transaction_and_a_timeout_warning(lambda_cl
             function_zip("sentried"),
             layers=[layer],
             timeout=3,
+            # one vCPU: at 128 MB (a fourteenth of one) the busy loop starves the warning's thread,
+            # as it would on AWS
+            memory=1769,
             env={"SENTRY_DSN": receiver.dsn},
         )
         _, error, _ = invoke(lambda_client, name, {"busy_seconds": 0.2})
