@@ -4,7 +4,7 @@
 // service delays every call after it.
 import { call, callOnce } from "./api.js";
 import { requestFor } from "./scenarios.js";
-import { isPageTransaction } from "./traces.js";
+import { isPageTransaction, ms, waterfallRow as row } from "./traces.js";
 
 // The side's request, then the catalog's later steps, one after the other, in the press's trace.
 export async function runCascade(config, scenario, first, ctx) {
@@ -46,28 +46,6 @@ export function criticalPath(tx, all) {
   }
   return path;
 }
-
-function row(label, classes, bars, origin, scale) {
-  const node = document.createElement("div");
-  node.className = `wf-row ${classes}`;
-  const name = document.createElement("span");
-  name.className = "wf-label";
-  name.textContent = label;
-  const track = document.createElement("span");
-  track.className = "wf-track";
-  for (const bar of bars) {
-    const fill = document.createElement("span");
-    fill.className = `wf-bar${bar.critical ? " wf-critical" : ""}`;
-    fill.style.left = `${Math.max(0, ((bar.start - origin) / scale) * 100)}%`;
-    fill.style.width = `${Math.max(0.5, ((bar.end - bar.start) / scale) * 100)}%`;
-    fill.title = bar.title;
-    track.append(fill);
-  }
-  node.append(name, track);
-  return node;
-}
-
-const ms = (value) => (value >= 1 ? `${value.toFixed(2)} s` : `${Math.round(value * 1000)} ms`);
 
 // One waterfall: a lane per service, then one row per call between services.
 export function drawCascade(container, trace, scale) {

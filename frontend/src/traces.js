@@ -151,25 +151,32 @@ function bySpanStart(a, b) {
   return seconds(a.start_timestamp) - seconds(b.start_timestamp);
 }
 
-function bar(label, start, end, origin, scale, classes, title) {
-  const row = document.createElement("div");
-  row.className = `wf-row ${classes}`;
+// One waterfall row: a label and its bars ({start, end, title, critical}) on the shared scale.
+export function waterfallRow(label, classes, bars, origin, scale) {
+  const node = document.createElement("div");
+  node.className = `wf-row ${classes}`;
   const name = document.createElement("span");
   name.className = "wf-label";
   name.textContent = label;
   const track = document.createElement("span");
   track.className = "wf-track";
-  const fill = document.createElement("span");
-  fill.className = "wf-bar";
-  fill.style.left = `${Math.max(0, ((start - origin) / scale) * 100)}%`;
-  fill.style.width = `${Math.max(0.5, ((end - start) / scale) * 100)}%`;
-  fill.title = title;
-  track.append(fill);
-  row.append(name, track);
-  return row;
+  for (const segment of bars) {
+    const fill = document.createElement("span");
+    fill.className = `wf-bar${segment.critical ? " wf-critical" : ""}`;
+    fill.style.left = `${Math.max(0, ((segment.start - origin) / scale) * 100)}%`;
+    fill.style.width = `${Math.max(0.5, ((segment.end - segment.start) / scale) * 100)}%`;
+    fill.title = segment.title;
+    track.append(fill);
+  }
+  node.append(name, track);
+  return node;
 }
 
-const ms = (value) => (value >= 1 ? `${value.toFixed(2)} s` : `${Math.round(value * 1000)} ms`);
+function bar(label, start, end, origin, scale, classes, title) {
+  return waterfallRow(label, classes, [{ start, end, title }], origin, scale);
+}
+
+export const ms = (value) => (value >= 1 ? `${value.toFixed(2)} s` : `${Math.round(value * 1000)} ms`);
 
 // Draws `trace` into `container` on a time scale of `scale` seconds (shared by both sides).
 export function drawTrace(container, trace, scale) {
