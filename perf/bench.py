@@ -35,7 +35,7 @@ from lambda_process_executor import procfs, report
 from localcloud import aws, census
 from localcloud.processes import read_pid_file
 from localcloud.settings import PROJECT_ROOT, Settings
-from perf import hot_reload, lambda_clock, power_tune
+from perf import hot_reload, lambda_clock, power_tune, relay_soak
 from perf.load import run_load
 
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -339,6 +339,12 @@ class Bench:
         self.results["power_tune"] = {"function": "GameEngineFunction", "event": "events/cpu-spike.json",
                                       "rows": [asdict(row) for row in rows]}  # fmt: skip
 
+    def relay_soak(self) -> None:
+        """1,000 invokes through the relay with an ingest outage and two shutdowns: none lost."""
+        name = self.deployment.functions["UserServiceFunction"]
+        self.results["relay_soak"] = relay_soak.soak(self.settings, name)
+        self.log(f"bench: relay soak {self.results['relay_soak']['received']} received")
+
     def hot_reload(self) -> None:
         """make watch's loop: from a saved file to the first answer of the new code."""
         self.results["hot_reload"] = hot_reload.measure(self.settings, rounds=max(5, self.rounds))
@@ -380,6 +386,7 @@ class Bench:
             "clock": self.clock,
             "power_tune": self.power_tune,
             "hot_reload": self.hot_reload,
+            "relay_soak": self.relay_soak,
             "deploy": self.deploy_times,
             "memory": self.memory,
         }
@@ -450,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="*",
-        help="sizes imports cold_warm executor sentry_far_away scenarios clock power_tune hot_reload deploy memory "
+        help="sizes imports cold_warm executor sentry_far_away scenarios clock power_tune hot_reload relay_soak "
+        "deploy memory "
         "(merged into --raw)",
     )
     parser.add_argument("--raw", default=str(PROJECT_ROOT / ".local" / "bench.json"), help="raw results file")

@@ -208,6 +208,7 @@ SECTIONS = [
     ("lambda_clock", lambda results: _lambda_clock(results["lambda_clock"])),
     ("power_tune", lambda results: _power_tune(results["power_tune"])),
     ("hot_reload", lambda results: _hot_reload(results["hot_reload"])),
+    ("relay_soak", lambda results: _relay_soak(results["relay_soak"])),
     ("memory", lambda results: _memory_and_crowd(results)),
 ]
 
@@ -475,3 +476,21 @@ def _hot_reload(reload: dict[str, Any]) -> Section:
         ("hot reload: p95 at most 1 s", f"{p95:.0f} ms", p95 <= 1000),
     ]
     return lines, targets
+
+
+def _relay_soak(soak: dict[str, Any]) -> Section:
+    """perf/relay_soak.py: every invoke's transaction through the relay, across an outage."""
+    lines = [
+        "## The relay extension over a long run",
+        "",
+        f"{soak['invokes']} invokes of the user service's balance route through the sentry-relay",
+        f"extension to a local ingest that is down for {soak['outage_s']:g} s a third of the way, with two",
+        "configuration changes (every environment shut down: the relay drains on SHUTDOWN) and one at",
+        "the end. (A timeout kill and `make down` are in tests/localcloud/test_sentry_relay.py.)",
+        "",
+        f"- transactions received: {soak['received']} of {soak['invokes']}; lost: {soak['lost_count']}",
+        "",
+    ]
+    return lines, [
+        ("the relay: 0 envelopes lost over the long run", str(soak["lost_count"]), soak["lost_count"] == 0)
+    ]
