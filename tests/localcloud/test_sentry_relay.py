@@ -49,8 +49,9 @@ def sink():
 def relayed(lambda_client, layers, sink, relay_port: str = "5333", timeout: int = 10) -> str:
     name = f"relayed-{uuid.uuid4().hex[:8]}"
     env = {"SENTRY_DSN": sink.dsn, "SENTRY_RELAY_PORT": relay_port, "SENTRY_PROFILES_SAMPLE_RATE": "0"}
+    # one vCPU: with less, a busy handler starves the SDK's timeout-warning thread (as on AWS)
     deploy_function(lambda_client, name, "relayed.handler", function_zip("relayed"), layers=layers,
-                    timeout=timeout, memory=512, env=env)  # fmt: skip
+                    timeout=timeout, memory=1769, env=env)  # fmt: skip
     return name
 
 

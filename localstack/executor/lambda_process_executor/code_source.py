@@ -38,9 +38,14 @@ class CodeSource:
             for directory, subdirs, files in os.walk(folder):
                 subdirs[:] = [d for d in subdirs if d != "__pycache__" and not d.startswith(".")]
                 for name in files:
-                    if name.endswith(".py"):
-                        count += 1
-                        newest = max(newest, os.stat(os.path.join(directory, name)).st_mtime_ns)
+                    if not name.endswith(".py") or name.startswith("."):  # an editor's lock files
+                        continue
+                    try:  # a file saved by rename may be gone between the walk and the stat
+                        changed = os.lstat(os.path.join(directory, name)).st_mtime_ns
+                    except FileNotFoundError:
+                        continue
+                    count += 1
+                    newest = max(newest, changed)
         return count, newest
 
 

@@ -115,7 +115,8 @@ def put_logs(env_vars: dict[str, str], text: str) -> None:
         return
     group, stream = env_vars.get("AWS_LAMBDA_LOG_GROUP_NAME"), env_vars.get("AWS_LAMBDA_LOG_STREAM_NAME")
     region = env_vars.get("AWS_REGION") or env_vars.get("AWS_DEFAULT_REGION") or "us-east-1"
-    logs = connect_to(region_name=region).logs
+    account = env_vars.get("LOCALSTACK_FUNCTION_ACCOUNT_ID") or "000000000000"  # the function's own
+    logs = connect_to(region_name=region, aws_access_key_id=account).logs
     events = [{"timestamp": int(time.time() * 1000), "message": line + "\n"} for line in lines]
     try:
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
@@ -233,7 +234,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             LOG.warning("ending an invoke with extensions failed: %r", error)
             rest = ""
         finally:
-            self.current = None
+            if self.current is runtime:  # LocalStack may already run another invoke here
+                self.current = None
             pool.release(function_pool, runtime)  # before the REPORT shows: the runtime is free
         try:
             put_logs(self.spec.env_vars if self.spec else {}, rest)

@@ -30,6 +30,7 @@ PREFIX = "/2020-01-01/extension"
 REGISTER_PATH = f"{PREFIX}/register"
 NEXT_PATH = f"{PREFIX}/event/next"
 ERROR_PATHS = (f"{PREFIX}/init/error", f"{PREFIX}/exit/error")
+REGISTER_WAIT_SECONDS = 2.0
 SHUTDOWN_LIMIT_SECONDS = 2.0  # the whole Shutdown phase with external extensions
 RUNTIME_SHUTDOWN_SECONDS = 0.3  # of which the runtime gets this much after its SIGTERM
 EVENTS = ("INVOKE", "SHUTDOWN")
@@ -92,6 +93,7 @@ class Extensions:
         self.function_env = function_env
         self.on_idle = on_idle  # called whenever an extension starts waiting in Next
         self.members: list[Extension] = []
+        self.expected: set[str] = set()
         self.changed = threading.Condition()
 
     # --- lifecycle, driven by RuntimeProcess ---------------------------------------------
@@ -99,7 +101,18 @@ class Extensions:
         self, paths: list[Path], spawn: Callable[[list[str], dict[str, str]], subprocess.Popen[bytes]]
     ) -> None:
         env = extension_environment(self.function_env)
-        self.members = [Extension(path, spawn([str(path)], env)) for path in paths]
+        with self.changed:
+            self.expected = {path.name for path in paths}
+        for path in paths:  # one by one: an extension may register before the next one starts
+            member = Extension(path, spawn([str(path)], env))
+            with self.changed:
+                self.members.append(member)
+                self.changed.notify_all()
+
+    def release_waiters(self) -> None:
+        """Ends every blocked Next of extensions that were killed (their threads return)."""
+        for member in self.members:
+            member.inbox.put(None)  # type: ignore[arg-type]
 
     def pids(self) -> list[int]:
         return [member.process.pid for member in self.members]
@@ -166,7 +179,12 @@ class Extensions:
         return next((m for m in self.members if identifier and m.identifier == identifier), None)
 
     def register(self, name: str | None, body: bytes, accept: str | None) -> Reply:
-        member = next((m for m in self.members if m.name == name and not m.identifier), None)
+        with self.changed:  # its Popen may not have returned yet
+            self.changed.wait_for(
+                lambda: name not in self.expected or any(m.name == name for m in self.members),
+                timeout=REGISTER_WAIT_SECONDS,
+            )
+            member = next((m for m in self.members if m.name == name and not m.identifier), None)
         if member is None:
             return _error(
                 HTTPStatus.FORBIDDEN, "Extension.UnknownExtension", f"not an extension here: {name!r}"
@@ -195,11 +213,14 @@ class Extensions:
         member = self._member(identifier)
         if member is None:
             return _error(HTTPStatus.FORBIDDEN, "Extension.InvalidExtensionIdentifier", "unknown identifier")
-        with self.changed:
-            member.in_next = member.started_next = True
+        with self.changed:  # done with its events only if none waits (a SHUTDOWN may)
+            member.in_next = member.inbox.empty()
+            member.started_next = True
             self.changed.notify_all()
         self.on_idle()
         event = member.inbox.get()
+        if event is None:  # the environment is gone: nobody reads this answer
+            return _error(HTTPStatus.INTERNAL_SERVER_ERROR, "Extension.Stopped", "the environment stopped")
         headers = {"Lambda-Extension-Identifier": member.identifier,
                    "Lambda-Extension-Event-Identifier": str(uuid.uuid4())}  # fmt: skip
         return HTTPStatus.OK, json.dumps(event).encode(), headers

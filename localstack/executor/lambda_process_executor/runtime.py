@@ -239,6 +239,7 @@ class RuntimeProcess:
         return not procfs.kill_pending(process.pid)  # killed while frozen: as good as gone
 
     def _spawn(self) -> None:
+        self.kill()  # what is left of an earlier life (an extension outliving a crashed runtime)
         # one queue per runtime process: a /next left hanging by a killed runtime holds the
         # old queue and can never take an invocation meant for its successor
         self.invocations = queue.Queue()
@@ -246,9 +247,6 @@ class RuntimeProcess:
         self.init_error = None
         self.init_duration_ms = None
         self.peak_kb = 0
-        self.kill()  # what is left of an earlier life (an extension outliving a crashed runtime)
-        with self._frozen_lock:  # a killed runtime's Next never returns: it waits for nothing now
-            self._runtime_waiting = False
         self._spawned_at = time.perf_counter()
         if self.cell is None:
             self.cell = self.confinement.cell(self.runtime_id)
@@ -306,7 +304,7 @@ class RuntimeProcess:
                 self.cell.limit_cpu(self.confinement.invoke_cores(self.spec.memory_mb))
             self.ready.set()
 
-    def wait_for_next(self, waiting_on: queue.Queue[Invocation]) -> Invocation:
+    def wait_for_next(self, waiting_on: queue.Queue[Invocation]) -> Invocation | None:
         """The runtime asked for the next event: frozen until there is one, as on AWS, once
         every extension waits too."""
         with self._frozen_lock:
@@ -320,7 +318,9 @@ class RuntimeProcess:
 
     def _freeze_if_idle(self) -> None:
         with self._frozen_lock:
-            if self._runtime_waiting and not self._frozen and self.extensions.all_in_next():
+            # a debugger's adapter runs in the cell and must answer the IDE between invokes
+            idle = self._runtime_waiting and not self._frozen and not self.debug.port
+            if idle and self.extensions.all_in_next():
                 if self.cell is not None:
                     self.cell.freeze()
                 self._frozen = True
@@ -368,15 +368,20 @@ class RuntimeProcess:
         """SIGKILL to the runtime and every extension (thawed, so that they act on it)."""
         processes = [m.process for m in self.extensions.members]
         processes += [self.process] if self.process is not None else []
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        if self.cell is not None:
-            self.cell.thaw()  # a frozen process acts on SIGKILL only once thawed (cgroup v1)
-        with self._frozen_lock:
+        with self._frozen_lock:  # no Next that is still in flight may freeze the cell again
+            self._runtime_waiting = False
+            for process in processes:
+                if process.returncode is None:  # a reaped PID may belong to someone else now
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+            if self.cell is not None:
+                self.cell.thaw()  # a frozen process acts on SIGKILL only once thawed (cgroup v1)
             self._frozen = False
         for process in processes:
             process.wait()
+        self.extensions.release_waiters()
+        if self.process is not None:
+            self.invocations.put(None)  # type: ignore[arg-type]  # its Next handler returns
 
     def shut_down(self, reason: str) -> None:
         """The Shutdown phase: SIGTERM to the runtime (300 ms), SHUTDOWN to the extensions,
@@ -385,8 +390,9 @@ class RuntimeProcess:
             deadline = time.monotonic() + SHUTDOWN_LIMIT_SECONDS
             with self._frozen_lock:
                 self._thaw()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
+            if self.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(RUNTIME_SHUTDOWN_SECONDS)
             self.extensions.shut_down(reason, deadline)
@@ -491,7 +497,7 @@ class RuntimeProcess:
     def _reset(self, reason: str) -> None:
         """An invoke failed (timeout, memory): the runtime goes at once, the extensions get
         SHUTDOWN with the reason; the next invoke initialises again, as on AWS."""
-        if self.process is not None:
+        if self.process is not None and self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.shut_down(reason)
@@ -589,6 +595,8 @@ def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler
             waiting_on = runtime.invocations
             runtime.mark_ready()
             invocation = runtime.wait_for_next(waiting_on)
+            if invocation is None:  # the runtime was killed: nobody reads this answer
+                return
             self._reply(
                 HTTPStatus.OK,
                 invocation.payload,
