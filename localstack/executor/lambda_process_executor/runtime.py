@@ -188,6 +188,7 @@ class RuntimeProcess:
         self._code_seen = (0, 0)
         self._frozen_lock = threading.Lock()
         self._runtime_waiting = False
+        self._stopping = False  # shutting down or killed: nothing may freeze the cell any more
         self._frozen = False
         self.log_path = env_dir / "function.log"
         (env_dir / "tmp").mkdir(parents=True, exist_ok=True)
@@ -240,6 +241,8 @@ class RuntimeProcess:
 
     def _spawn(self) -> None:
         self.kill()  # what is left of an earlier life (an extension outliving a crashed runtime)
+        with self._frozen_lock:
+            self._stopping = False  # a new life: frozen between its invokes again
         # one queue per runtime process: a /next left hanging by a killed runtime holds the
         # old queue and can never take an invocation meant for its successor
         self.invocations = queue.Queue()
@@ -319,7 +322,7 @@ class RuntimeProcess:
     def _freeze_if_idle(self) -> None:
         with self._frozen_lock:
             # a debugger's adapter runs in the cell and must answer the IDE between invokes
-            idle = self._runtime_waiting and not self._frozen and not self.debug.port
+            idle = self._runtime_waiting and not self._frozen and not self.debug.port and not self._stopping
             if idle and self.extensions.all_in_next():
                 if self.cell is not None:
                     self.cell.freeze()
@@ -370,6 +373,7 @@ class RuntimeProcess:
         processes += [self.process] if self.process is not None else []
         with self._frozen_lock:  # no Next that is still in flight may freeze the cell again
             self._runtime_waiting = False
+            self._stopping = True
             for process in processes:
                 if process.returncode is None:  # a reaped PID may belong to someone else now
                     with contextlib.suppress(ProcessLookupError):
@@ -388,7 +392,8 @@ class RuntimeProcess:
         2,000 ms in all, then SIGKILL. Without extensions, SIGKILL at once (as AWS does)."""
         if self.extensions.members and self.process is not None:
             deadline = time.monotonic() + SHUTDOWN_LIMIT_SECONDS
-            with self._frozen_lock:
+            with self._frozen_lock:  # from now on nothing freezes: a late Next must not stop the drain
+                self._stopping = True
                 self._thaw()
             if self.process.returncode is None:
                 with contextlib.suppress(ProcessLookupError):
