@@ -293,17 +293,20 @@ class Runner:
         return seen, f"rss {sizes[:1] + sizes[-1:]} MB over {len(sizes)} calls then killed: {kill_logged}"
 
     def check_connection_churn(self, scenario: Scenario, outcome: Outcome) -> tuple[bool, str]:
-        call(self.deployment.api_url, scenario.fixed)  # warm the pooled client
+        function = self.name(scenario.functions[0])
+        warm = call(self.deployment.api_url, scenario.fixed)  # warm the pooled client
+        # each call's transaction in the viewer means its environment's relay has sent it and is
+        # free again: the next call reuses that warm environment instead of starting a new one
+        self.viewer.transaction(warm.trace_id, function)
         with mongo_client(self.settings.effective_mongodb_uri) as server:
             connections_opened(server)  # our own connections are open from here on
             counted = connections_opened(server)
             slow = call(self.deployment.api_url, scenario.antipattern)
             slow_opened = connections_opened(server) - counted
+            slow_tx = self.viewer.transaction(slow.trace_id, function)
             counted = connections_opened(server)
             fast = call(self.deployment.api_url, scenario.fixed)
             fast_opened = connections_opened(server) - counted
-        function = self.name(scenario.functions[0])
-        slow_tx = self.viewer.transaction(slow.trace_id, function)
         fast_tx = self.viewer.transaction(fast.trace_id, function)
         self.record(outcome, [slow, fast], [slow_tx, fast_tx])
         spans = (_ops(slow_tx).count("db.connection"), _ops(fast_tx).count("db.connection"))
