@@ -114,9 +114,6 @@ class Extensions:
         for member in self.members:
             member.inbox.put(None)  # type: ignore[arg-type]
 
-    def pids(self) -> list[int]:
-        return [member.process.pid for member in self.members]
-
     def alive(self) -> bool:
         return all(member.process.poll() is None for member in self.members)
 
