@@ -93,6 +93,8 @@ class Scenario:
     prepare: Request | None = None  # the page's optional step before a press (a forced cold start)
     series: int = 1  # calls per press on the page (the memory leak: up to the kill, at most this many)
     say: str = ""  # the presenter's line (docs/demo-guide.md), which the page's tour shows
+    # the anti-pattern again on a function of another MemorySize (on Lambda, memory is CPU)
+    also: Request | None = None
 
     @property
     def signal(self) -> str:
@@ -119,6 +121,7 @@ class Scenario:
             "prepare": self.prepare.for_page() if self.prepare else None,
             "series": self.series,
             "say": self.say,
+            "also": self.also.for_page() if self.also else None,
         }
 
 
@@ -157,6 +160,9 @@ SCENARIOS = [
                 "search performance.issue:cpu_spike"),
         spins=True,
         say='Trial division in the hot path.',
+        also=Request("CPU spike at 1024 MB", "GameEngineAt1024Function", "POST", "/api/v1/scenarios/cpu-spike/1024mb",
+                     {"mode": "antipattern"}, CPU_SPIN_BODY, "cpu-spike-1024mb.json",
+                     "the CPU spike at 1,024 MB: 58 % of a vCPU"),
     ),
     Scenario(
         "timeout",
@@ -295,7 +301,7 @@ def by_id(scenario_id: str) -> Scenario:
 
 def every_request() -> list[Request]:
     """Every request that has an event file, scenario sides first."""
-    sides = [side for s in SCENARIOS for side in (s.antipattern, s.fix) if side is not None]
+    sides = [side for s in SCENARIOS for side in (s.antipattern, s.fix, s.also) if side is not None]
     return [request for request in sides + EXTRA_REQUESTS if request.event_file]
 
 
@@ -328,6 +334,8 @@ def _buttons() -> list[Button]:
             continue
         buttons.append(Button(f"{scenario.id}-antipattern-button", scenario.antipattern.expected_status))
         buttons.append(Button(f"{scenario.id}-fix-button", scenario.fix.expected_status))
+        if scenario.also is not None:
+            buttons.append(Button(f"{scenario.id}-also-button", scenario.also.expected_status))
     return buttons
 
 

@@ -154,8 +154,9 @@ function renderComparison(card) {
     );
     return;
   }
+  const memory = memoryIsCpu(card);
   if (!slow || !fast || !slow.ok || !fast.ok) {
-    target.textContent = "Run both to compare.";
+    target.textContent = ["Run both to compare.", memory].filter(Boolean).join(" ");
     return;
   }
   let text = `Time: ${formatMs(slow.durationMs)} vs ${formatMs(fast.durationMs)}`;
@@ -167,7 +168,19 @@ function renderComparison(card) {
   } else if (slow.dbQueries && fast.dbQueries) {
     text += `; ${slow.dbQueries} vs ${fast.dbQueries} db queries`;
   }
-  target.textContent = text;
+  target.textContent = [text, memory].filter(Boolean).join(". ");
+}
+
+// The same anti-pattern on a function of another MemorySize (the card's third button): on
+// Lambda a function gets MemorySize/1769 of a vCPU, so its time scales with memory.
+function memoryIsCpu(card) {
+  const at = (result) => result && result.ok && result.body && result.body.cpu;
+  const full = card.results.antipattern;
+  const less = card.results.also;
+  if (!card.scenario.also || !at(less)) return "";
+  const lessText = `${formatMs(less.durationMs)} at ${at(less).memory_mb} MB`;
+  if (!at(full)) return `Memory is CPU: ${lessText}; run the anti-pattern to compare.`;
+  return `Memory is CPU: the same work took ${formatMs(full.durationMs)} at ${at(full).memory_mb} MB and ${lessText} (Lambda gives MemorySize/1769 of a vCPU).`;
 }
 
 // Where the leak stands against MemorySize, and the bounded cache beside it.
@@ -313,14 +326,16 @@ async function runSide(card, side, button, pane) {
   await drawn;
 }
 
+const SIDE_TITLES = { antipattern: "Anti-pattern", fix: "Fix", also: "Anti-pattern, less memory" };
+
 function scenarioCard(scenario) {
   const card = {
     scenario,
     results: {},
     failed: {},
     traces: {},
-    memory: { antipattern: [], fix: [] },
-    killedAt: { antipattern: null, fix: null },
+    memory: { antipattern: [], fix: [], also: [] },
+    killedAt: { antipattern: null, fix: null, also: null },
     memoryLimitMb: null,
     run: {}, // side -> a press, resolved when its trace is drawn (the tour waits for it)
     node: null,
@@ -328,7 +343,7 @@ function scenarioCard(scenario) {
   const panes = {};
   const buttons = element("div", { class: "buttons" });
   const columns = element("div", { class: "columns" });
-  for (const side of ["antipattern", "fix"]) {
+  for (const side of ["antipattern", "fix", ...(scenario.also ? ["also"] : [])]) {
     const variant = scenario[side];
     const id = `${scenario.id}-${side}`;
     const pane = element(
@@ -353,7 +368,7 @@ function scenarioCard(scenario) {
       element(
         "section",
         { "aria-label": `${variant.label} result` },
-        element("h4", { text: side === "fix" ? "Fix" : "Anti-pattern" }),
+        element("h4", { text: SIDE_TITLES[side] }),
         pane,
         element("div", { class: "waterfall", id: `${id}-trace`, "aria-label": `${variant.label} trace` }),
       ),

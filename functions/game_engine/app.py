@@ -54,7 +54,8 @@ def _plan(user_id: str, bet: int, cpu_limit: int | None, mode: Mode) -> dict:
             tag("performance.issue", "cpu_spike")
             tag("antipattern", "trial_division")
         record("cpu.calculations_performed", report.primes_found)
-        plan["cpu"] = report.as_dict()
+        # the share of a vCPU the work ran with: MemorySize/1769 on Lambda (and locally)
+        plan["cpu"] = report.as_dict() | {"memory_mb": settings().memory_mb}
     outcome = reels.spin(_rng)
     return plan | {
         "spin_id": uuid.uuid4().hex,
@@ -149,6 +150,16 @@ def spin():
     limit = settings().cpu_spike_limit if cpu_intensive else None
     result = _play(user_id, bet, limit, mode, scope="spin")
     return _answer(result, "cpu-spike" if cpu_intensive else "spin", mode)
+
+
+@app.route("/api/v1/scenarios/cpu-spike/1024mb", methods=["POST"])
+def cpu_spike_at_1024mb():
+    """The CPU spike on the game engine's code deployed at 1,024 MB (GameEngineAt1024Function):
+    the same work with 58 % of a vCPU, for the page's "memory is CPU" comparison."""
+    user_id, bet, _ = _spin_request()
+    mode = requested_mode(app)
+    result = _play(user_id, bet, settings().cpu_spike_limit, mode, scope="spin")
+    return _answer(result, "cpu-spike", mode)
 
 
 @app.route("/api/v1/scenarios/timeout", methods=["POST"])

@@ -11,6 +11,7 @@ import pytest
 
 from demo import spotlight
 from demo.scenario_catalog import BUTTONS
+from deploy import template
 
 pytestmark = pytest.mark.localstack
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "browser"
@@ -103,7 +104,22 @@ def test_every_button_shows_its_result_and_trace_id(page):
             assert page.locator(f"{pane} .error").count() == 1
     comparison = page.inner_text("#n-plus-one .comparison")
     assert comparison.startswith("Time: ") and "vs 2 db queries" in comparison, comparison
+    _the_cpu_spike_is_shown_at_two_memory_sizes(page)
     assert unexpected_console_errors(page) == []
+
+
+def _the_cpu_spike_is_shown_at_two_memory_sizes(page) -> None:
+    """Each MemorySize read from the answer of the function that ran it, as the template sets it."""
+    specs = template.functions(template.load())
+    comparison = page.inner_text("#cpu-spike .comparison")
+    found = re.search(r"the same work took [\d.]+ m?s at (\d+) MB and [\d.]+ m?s at (\d+) MB", comparison)
+    assert found, comparison
+    sizes = (specs["GameEngineFunction"].memory_size, specs["GameEngineAt1024Function"].memory_size)
+    assert (int(found.group(1)), int(found.group(2))) == sizes, comparison
+    also = page.locator("#cpu-spike-also-trace")
+    spike = also.locator(".wf-span", has_text="cpu.prime_generation")
+    spike.wait_for(timeout=30_000)  # its waterfall, with the spike's own span
+    assert spike.count() == 1 and also.locator(".wf-lambda").count() >= 1
 
 
 def test_browser_trace_id_is_the_trace_id_of_the_lambda_transactions(page, deployed_stack, spotlight_server):

@@ -85,6 +85,6 @@ def test_the_page_table_is_the_catalog_and_every_request_has_a_route(functions):
     table = page_table()
     assert [s["id"] for s in table["scenarios"]] == [s.id for s in SCENARIOS]
     for scenario in SCENARIOS:
-        for request in (scenario.antipattern, scenario.fix, scenario.prepare):
+        for request in (scenario.antipattern, scenario.fix, scenario.prepare, scenario.also):
             if request is not None:
                 assert (request.method, request.route) in functions[request.function].routes, request.label

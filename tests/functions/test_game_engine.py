@@ -137,6 +137,19 @@ def test_cpu_spike_modes_return_the_same_numbers_with_their_spans_tags_and_data(
     assert slow["contexts"]["trace"]["data"]["cpu.calculations_performed"] == 6057
 
 
+def test_the_spike_at_1024mb_is_the_same_work_and_says_the_memory_it_ran_at(client, env):
+    """The page's "memory is CPU" comparison reads each side's MemorySize from its answer."""
+    env(CPU_SPIKE_LIMIT="60000", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024")
+    body = {"user_id": "user_2", "bet": 1, "cpu_intensive": True}
+    at_1024 = post(client, "/api/v1/scenarios/cpu-spike/1024mb?mode=antipattern", body)
+    env(CPU_SPIKE_LIMIT="60000", AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1769")
+    at_1769 = post(client, "/api/v1/spin?mode=antipattern", body)
+    assert at_1024.status_code == at_1769.status_code == 200, (at_1024.json_body, at_1769.json_body)
+    assert at_1024.headers["X-Mode"] == "antipattern"
+    assert (at_1024.json_body["cpu"]["memory_mb"], at_1769.json_body["cpu"]["memory_mb"]) == (1024, 1769)
+    assert at_1024.json_body["cpu"]["primes_found"] == at_1769.json_body["cpu"]["primes_found"] == 6057
+
+
 def test_eager_init_does_its_work_at_import_and_lazy_init_does_not(db_env, user_service, env, monkeypatch):
     """The twins answer alike; what differs is the work at import (the Init Duration)."""
     from engine import balance_client, warmup

@@ -48,6 +48,7 @@ class Settings:
     timeout_work_factor: int
     leak_spins: int
     leak_mb_per_call: int
+    memory_mb: int  # the function's MemorySize: on Lambda, its share of a vCPU (MemorySize/1769)
     eager_init: bool
     dangerous_scenarios_enabled: bool
     cold_start_functions: tuple[str, ...]  # the pair the page's "force a cold start" resets
@@ -79,6 +80,7 @@ def settings() -> Settings:
         leak_spins=_int("LEAK_SPINS", 20_000),
         # an eighth of MemorySize: the runtime is killed after about eight warm calls
         leak_mb_per_call=_int("LEAK_MB_PER_CALL", _int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 256) // 8),
+        memory_mb=_int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0),
         eager_init=_bool("EAGER_INIT", False),
         dangerous_scenarios_enabled=_bool("DANGEROUS_SCENARIOS_ENABLED", True),
         cold_start_functions=tuple(
