@@ -56,6 +56,11 @@ $(LAMBDA_VENV)/.installed: requirements/lambda-runtime.txt
 	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements/lambda-runtime.txt
 	@touch $@
 
+# the other Lambda Python runtimes, each on its own CPython where the machine has it
+$(LOCAL)/lambda-runtimes.installed: scripts/build-lambda-runtimes $(wildcard requirements/lambda-runtime*.txt)
+	@scripts/build-lambda-runtimes $(LOCAL)
+	@touch $@
+
 $(LOCAL)/debugpy/.installed: requirements/debugpy.txt $(LAMBDA_VENV)/.installed
 	@echo "==> debugpy for make debug ($(LOCAL)/debugpy, outside the runtime's environment)"
 	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) --target $(LOCAL)/debugpy -r requirements/debugpy.txt
@@ -71,7 +76,7 @@ $(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/packag
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(LOCAL)/debugpy/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
+envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(LOCAL)/lambda-runtimes.installed $(LOCAL)/debugpy/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
 
 # --- local services -----------------------------------------------------------------------
 up: envs ## start LocalStack, MongoDB and Spotlight on 127.0.0.1 (idempotent)
