@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug test-fast
+.PHONY: aws-parity help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug test-fast
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -140,6 +140,10 @@ load: $(VENV)/.installed ## 100 spins from 100 concurrent clients (default) thro
 
 bench: $(VENV)/.installed ## measure cold/warm, Sentry's cost, executor overhead, scenarios, deploy, memory -> docs/benchmarks.md
 	$(PY) -m perf.bench $(ARGS)
+
+aws-parity: $(VENV)/.installed ## LocalStack's AWS-recorded Lambda tests against make up's LocalStack: make aws-parity SOURCE=<localstack/localstack checkout> (docs/fidelity.md)
+	@[ -n "$(SOURCE)" ] || { echo "usage: make aws-parity SOURCE=<a localstack/localstack checkout or its git dir> [ARGS=-x]"; exit 2; }
+	$(PY) -m dev.aws_parity $(SOURCE) $(ARGS)
 
 validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
