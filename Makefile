@@ -24,7 +24,7 @@ ifneq (,$(wildcard .env))
   export $(shell sed -nE 's/^([A-Za-z_][A-Za-z0-9_]*)=.*/\1/p' .env)
 endif
 
-.PHONY: help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug test-fast
+.PHONY: aws-parity help envs up down status test lint format clean deploy-local destroy-local deploy-aws destroy-aws invoke logs page build seed validate scenarios bench load power-tune cold-start watch debug test-fast
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -56,6 +56,11 @@ $(LAMBDA_VENV)/.installed: requirements/lambda-runtime.txt
 	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements/lambda-runtime.txt
 	@touch $@
 
+# the other Lambda Python runtimes, each on its own CPython where the machine has it
+$(LOCAL)/lambda-runtimes.installed: scripts/build-lambda-runtimes $(wildcard requirements/lambda-runtime*.txt)
+	@scripts/build-lambda-runtimes $(LOCAL)
+	@touch $@
+
 $(LOCAL)/debugpy/.installed: requirements/debugpy.txt $(LAMBDA_VENV)/.installed
 	@echo "==> debugpy for make debug ($(LOCAL)/debugpy, outside the runtime's environment)"
 	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) --target $(LOCAL)/debugpy -r requirements/debugpy.txt
@@ -71,7 +76,7 @@ $(FRONTEND)/node_modules/.installed: $(FRONTEND)/package.json $(FRONTEND)/packag
 	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(LOCAL)/debugpy/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
+envs: $(VENV)/.installed $(LS_VENV)/.installed $(LAMBDA_VENV)/.installed $(LOCAL)/lambda-runtimes.installed $(LOCAL)/debugpy/.installed $(SPOTLIGHT)/node_modules/.installed $(FRONTEND)/node_modules/.installed ## create the dev, LocalStack, Lambda runtime and Spotlight environments
 
 # --- local services -----------------------------------------------------------------------
 up: envs ## start LocalStack, MongoDB and Spotlight on 127.0.0.1 (idempotent)
@@ -135,6 +140,10 @@ load: $(VENV)/.installed ## 100 spins from 100 concurrent clients (default) thro
 
 bench: $(VENV)/.installed ## measure cold/warm, Sentry's cost, executor overhead, scenarios, deploy, memory -> docs/benchmarks.md
 	$(PY) -m perf.bench $(ARGS)
+
+aws-parity: $(VENV)/.installed ## LocalStack's AWS-recorded Lambda tests against make up's LocalStack: make aws-parity SOURCE=<localstack/localstack checkout> (docs/fidelity.md)
+	@[ -n "$(SOURCE)" ] || { echo "usage: make aws-parity SOURCE=<a localstack/localstack checkout or its git dir> [ARGS=-x]"; exit 2; }
+	$(PY) -m dev.aws_parity $(SOURCE) $(ARGS)
 
 validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml

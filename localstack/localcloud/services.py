@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lambda_process_executor import confinement
+from lambda_process_executor import confinement, interpreters
 from localcloud import http
 from localcloud.processes import ManagedProcess, read_pid_file, stop_pid
 from localcloud.settings import PROJECT_ROOT, Settings
@@ -86,12 +86,12 @@ def localstack(settings: Settings, extra_env: dict[str, str] | None = None) -> M
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": settings.region,
             "LAMBDA_RUNTIME_EXECUTOR": "process",
-            "LAMBDA_PROCESS_RUNTIME_PYTHON": str(settings.lambda_python),
             "LAMBDA_PROCESS_EXECUTOR_DIR": str(settings.lambda_envs_dir),
             "LAMBDA_KEEPALIVE_MS": str(settings.lambda_keepalive_ms),
             # debugpy for `make debug`, outside the runtime's own environment
             "LOCAL_LAMBDA_DEBUGPY": str(settings.debugpy_dir),
         }
+        | {interpreters.setting_name(runtime): python for runtime, python in settings.lambda_pythons.items()}
         | settings.capacity.localstack_environment()
         | (extra_env or {})
     )

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lambda_process_executor import interpreters
 from lambda_process_executor.capacity import CapacitySettings
 from localcloud.mongo_security import MongoSecrets
 
@@ -62,6 +63,16 @@ class Settings:
     @property
     def lambda_python(self) -> Path:
         return self.tools_dir / "venv-lambda" / "bin" / "python"
+
+    @property
+    def lambda_pythons(self) -> dict[str, str]:
+        """{Lambda runtime: its interpreter}: every runtime environment `make envs` built, then
+        the LOCAL_LAMBDA_PYTHON_3_X settings of the environment (which win)."""
+        built = {"python3.13": self.lambda_python}
+        for venv in sorted(self.tools_dir.glob("venv-lambda-python3.*")):
+            built[venv.name.removeprefix("venv-lambda-")] = venv / "bin" / "python"
+        found = {runtime: str(python) for runtime, python in built.items() if python.exists()}
+        return found | interpreters.configured(os.environ)
 
     @property
     def debugpy_dir(self) -> Path:

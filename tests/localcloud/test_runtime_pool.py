@@ -5,6 +5,7 @@ The same rules on a real LocalStack with real runtimes: test_capacity.py.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ class StandIn:
 
     def __init__(self, spec: RuntimeSpec, env_dir: Path, runtime_id: str) -> None:
         self.runtime_id = runtime_id
+        self.spec = spec
         self.closed = False
         self.dead = False
 
@@ -53,6 +55,17 @@ def make_pool(tmp_path: Path, clock=time.monotonic, **limits) -> RuntimePool:
         keepalive_seconds=limits.get("keepalive", 600.0),
     )
     return RuntimePool(settings, tmp_path, clock=clock, new_runtime=StandIn)
+
+
+def test_each_new_runtime_has_the_variables_of_the_environment_that_started_it(tmp_path):
+    """AWS: every environment its own log stream, credentials and initialization type."""
+    pool = make_pool(tmp_path, per_function=2, total=8)
+    first = dataclasses.replace(SPEC, env_vars={"AWS_LAMBDA_LOG_STREAM_NAME": "one"})
+    second = dataclasses.replace(SPEC, env_vars={"AWS_LAMBDA_LOG_STREAM_NAME": "two"})
+    _, one = pool.acquire("a", first, timeout=1)
+    _, two = pool.acquire("a", second, timeout=1)
+    assert one.spec.env_vars["AWS_LAMBDA_LOG_STREAM_NAME"] == "one"
+    assert two.spec.env_vars["AWS_LAMBDA_LOG_STREAM_NAME"] == "two"
 
 
 def test_a_function_never_runs_more_than_its_bound_and_waiters_reuse_warm_runtimes(tmp_path):

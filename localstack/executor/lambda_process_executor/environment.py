@@ -66,6 +66,10 @@ def function_environment(
             "PYTHONPATH": f"{task_root}{layers}:{opt_dir}/python/lib/{tag}/site-packages:{opt_dir}/python"
             + "".join(f":{path}" for path in after_runtime),
             "LANG": "en_US.UTF-8",
+            # AWS's bootstrap is a shell script that execs the runtime in the task root
+            "PWD": str(task_root),
+            "SHLVL": "0",
+            # not AWS's: its /tmp is the environment's own; here /tmp is the host's, shared
             "TMPDIR": str(tmp_dir),
         }
     )

@@ -28,25 +28,24 @@ from localstack import config  # type: ignore[attr-defined]
 from localstack.services.lambda_.invocation.lambda_models import FunctionVersion, InvocationResult
 from localstack.services.lambda_.invocation.runtime_executor import LambdaRuntimeException, RuntimeExecutor
 
-from lambda_process_executor import confinement
+from lambda_process_executor import confinement, interpreters
 from lambda_process_executor.capacity import CapacitySettings
-from lambda_process_executor.environment import UnsupportedRuntimeError, python_tag
+from lambda_process_executor.environment import UnsupportedRuntimeError
+from lambda_process_executor.payloads import error_body
 from lambda_process_executor.pool import FunctionPool, RuntimePool
-from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec, error_body
+from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec
 
 LOG = logging.getLogger(__name__)
 
-RUNTIME_PYTHON_ENV = "LAMBDA_PROCESS_RUNTIME_PYTHON"
 WORK_DIR_ENV = "LAMBDA_PROCESS_EXECUTOR_DIR"
+INITIALIZATION_TYPE_ENV = "AWS_LAMBDA_INITIALIZATION_TYPE"
+REFUSAL_ERROR_TYPE = "Local.UnsupportedRuntime"
+INITIALIZATION_TYPES = ("on-demand", "provisioned-concurrency", "snap-start")
 
 
 def work_dir() -> Path:
     root = os.environ.get(WORK_DIR_ENV) or os.path.join(config.dirs.tmp, "lambda-process")
     return Path(root)
-
-
-def runtime_python() -> str:
-    return os.environ.get(RUNTIME_PYTHON_ENV, "")
 
 
 _POOL: RuntimePool | None = None
@@ -128,8 +127,9 @@ def put_logs(env_vars: dict[str, str], text: str) -> None:
         logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 
-def pool_key(function_version: FunctionVersion) -> str:
-    """Runtimes are shared by environments of the same version with the same configuration."""
+def pool_key(function_version: FunctionVersion, initialization_type: str = "on-demand") -> str:
+    """Runtimes are shared by environments of the same version with the same configuration and
+    initialization type (a provisioned environment never serves an on-demand invoke)."""
     version_config = function_version.config
     identity = json.dumps(
         [
@@ -141,6 +141,7 @@ def pool_key(function_version: FunctionVersion) -> str:
             version_config.memory_size,
             [layer.layer_version_arn for layer in version_config.layers or []],
             version_config.environment or {},
+            initialization_type,
         ],
         sort_keys=True,
         default=str,
@@ -156,6 +157,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.spec: RuntimeSpec | None = None
         self.key = pool_key(function_version)
         self.current: RuntimeProcess | None = None
+        self.refusal = ""  # why this machine cannot run the function's runtime (first invoke says)
         self._logs = ""
 
     def start(self, env_vars: dict[str, str]) -> None:
@@ -165,13 +167,15 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             raise LambdaRuntimeException(
                 "Container image functions are not supported by the process executor."
             )
+        self.key = pool_key(self.function_version, env_vars.get(INITIALIZATION_TYPE_ENV, "on-demand"))
         try:
-            python_tag(version_config.runtime)
-        except UnsupportedRuntimeError as error:
-            raise LambdaRuntimeException(str(error)) from None
+            python = interpreters.interpreter_for(version_config.runtime)
+        except UnsupportedRuntimeError as error:  # API calls work; the invoke says why it cannot run
+            LOG.warning("%s", error)
+            self.refusal, python = str(error), ""
         self.spec = RuntimeSpec(
             handler=version_config.handler,
-            python=runtime_python(),
+            python=python,
             task_root=str(version_config.code.get_unzipped_code_location()),
             opt_dir=str(merged_layers_dir(self.function_version)),
             timeout_seconds=float(version_config.timeout),
@@ -190,6 +194,9 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         if self.spec is None:
             raise LambdaRuntimeException(f"environment {self.id} was not started")
         request_id = payload["invoke-id"]
+        if self.refusal:
+            body = error_body(REFUSAL_ERROR_TYPE, self.refusal)
+            return InvocationResult(request_id, body, True, "")
         invocation = Invocation(
             request_id=request_id,
             function_arn=payload["invoked-function-arn"],
@@ -209,6 +216,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             pool.release(function_pool, runtime)
             raise
         self._logs = result.logs
+        if result.init_log:
+            self._log_init(result.init_log)
         if result.settle is None:
             self.current = None
             pool.release(function_pool, runtime)
@@ -242,6 +251,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         except Exception as error:
             LOG.warning("the end of an invoke's log did not reach CloudWatch Logs: %r", error)
 
+    def _log_init(self, line: str) -> None:
+        """INIT_START goes to the stream before the invoke's log (LocalStack sends that, and
+        returns its tail: AWS's tail has no INIT_START)."""
+        try:
+            put_logs(self.spec.env_vars if self.spec else {}, line)
+        except Exception as error:
+            LOG.warning("INIT_START did not reach CloudWatch Logs: %r", error)
+
     def _capacity_exhausted(self, request_id: str, pool: RuntimePool) -> InvocationResult:
         limits = pool.settings
         timeout = self.spec.timeout_seconds if self.spec else 0.0
@@ -252,9 +269,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             "(LOCAL_LAMBDA_MAX_PER_FUNCTION, LOCAL_LAMBDA_MAX_TOTAL; docs/capacity.md)"
         )
         LOG.warning(message)
-        return InvocationResult(
-            request_id, error_body(request_id, "Local.CapacityExhausted", message), True, ""
-        )
+        return InvocationResult(request_id, error_body("Local.CapacityExhausted", message), True, "")
 
     def get_address(self) -> str:
         return "127.0.0.1"
@@ -278,17 +293,19 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:
         """The version is gone or replaced: its runtimes go. Merged layers are shared and kept."""
-        runtime_pool().close_pool(pool_key(function_version))
+        for initialization_type in INITIALIZATION_TYPES:
+            runtime_pool().close_pool(pool_key(function_version, initialization_type))
 
     @classmethod
     def validate_environment(cls) -> bool:
-        python = runtime_python()
-        if not python or not os.access(python, os.X_OK):
+        found = interpreters.configured()
+        if not any(os.access(python, os.X_OK) for python in found.values()):
             LOG.warning(
-                "%s must name the Python interpreter of the Lambda runtime environment "
-                "(one with awslambdaric and boto3); got %r",
-                RUNTIME_PYTHON_ENV,
-                python,
+                "no Lambda runtime interpreter: set %s<major>_<minor> (e.g. %s) to the Python of a "
+                "Lambda runtime environment (one with awslambdaric and boto3); got %r",
+                interpreters.SETTING_PREFIX,
+                interpreters.setting_name("python3.13"),
+                found,
             )
             return False
         try:

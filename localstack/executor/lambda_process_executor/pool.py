@@ -111,7 +111,7 @@ class RuntimePool:
                 self._changed.notify_all()
         for runtime in evicted:
             runtime.close()
-        return pool, self._start(pool)
+        return pool, self._start(pool, spec)
 
     def release(self, pool: FunctionPool, runtime: RuntimeProcess) -> None:
         """Back to the pool while it lives; a killed runtime gives its room up."""
@@ -184,11 +184,12 @@ class RuntimePool:
         _, _, owner, runtime = min(candidates)
         return owner, runtime
 
-    def _start(self, pool: FunctionPool) -> RuntimeProcess:
-        """A new runtime object; its process starts on its first invoke (the cold start)."""
+    def _start(self, pool: FunctionPool, spec: RuntimeSpec) -> RuntimeProcess:
+        """A new runtime object with the spec of the environment that starts it (its own log
+        stream, credentials, initialization type); its process starts on its first invoke."""
         runtime_id = uuid.uuid4().hex
         try:
-            runtime = self._new_runtime(pool.spec, self.work_dir / "envs" / runtime_id, runtime_id)
+            runtime = self._new_runtime(spec, self.work_dir / "envs" / runtime_id, runtime_id)
         except BaseException:
             with self._changed:
                 pool.starting -= 1

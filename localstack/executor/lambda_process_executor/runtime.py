@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from lambda_process_executor import procfs
+from lambda_process_executor import bootstrap, procfs, ulimits
 from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.code_source import DEBUG_TIMEOUT_SECONDS, DebugOptions, code_source
 from lambda_process_executor.confinement import Cell, Confinement
@@ -50,6 +50,7 @@ from lambda_process_executor.extensions import (
     Extensions,
     discover,
 )
+from lambda_process_executor.payloads import error_body, response_limit, too_large, with_aws_paths
 from lambda_process_executor.report import report_line
 
 RUNTIME_API_PREFIX = "/2018-06-01/runtime"
@@ -101,6 +102,7 @@ class InvokeResult:
     # every extension's Next and returns the rest of the log (their output, END and REPORT)
     settle: Callable[[], str] | None = None
     response_ms: float = 0.0  # from the invoke to the runtime's response
+    init_log: str = ""  # a cold start's INIT_START line: in CloudWatch Logs, not in the tail
 
 
 @dataclass
@@ -120,11 +122,6 @@ def _invoke_event(invocation: Invocation) -> dict[str, Any]:
         "invokedFunctionArn": invocation.function_arn,
         "tracing": {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id},
     }
-
-
-def error_body(request_id: str, error_type: str, message: str) -> bytes:
-    body = {"errorType": error_type, "errorMessage": message, "requestId": request_id, "stackTrace": []}
-    return json.dumps(body).encode()
 
 
 class _Spawner:
@@ -149,7 +146,8 @@ class _Spawner:
                 self._thread = threading.Thread(target=self._serve, name="lambda-spawner", daemon=True)
                 self._thread.start()
         future: Future[subprocess.Popen[bytes]] = Future()
-        self._requests.put((["setpriv", "--pdeathsig", "KILL", "--", *argv], kwargs, future))
+        limits = ulimits.prefix(os.geteuid() == 0)  # AWS's resource limits, for every process of it
+        self._requests.put((["setpriv", "--pdeathsig", "KILL", "--", *limits, *argv], kwargs, future))
         return future.result()
 
     def _serve(self) -> None:
@@ -224,6 +222,11 @@ class RuntimeProcess:
         """The function's Timeout; lifted while a debugger may hold the runtime (as SAM CLI)."""
         return DEBUG_TIMEOUT_SECONDS if self.debug.port else self.spec.timeout_seconds
 
+    @property
+    def aws_paths(self) -> dict[str, str]:
+        """{this host's folder: the path AWS shows} for the task root and the layers."""
+        return {str(self.code.task_root): bootstrap.AWS_TASK_ROOT, self.spec.opt_dir: bootstrap.AWS_OPT}
+
     def code_changed(self) -> bool:
         """Hot reload: a file of the working tree changed since this runtime started."""
         return bool(self.code.watched) and self.code.fingerprint() != self._code_seen
@@ -262,7 +265,12 @@ class RuntimeProcess:
             self._code_seen = self.code.fingerprint()
         with open(self.log_path, "ab", buffering=0) as log:
             self.process = SPAWNER.popen(
-                self.debug.command(self.spec.python, self.spec.handler),
+                bootstrap.command(
+                    self.function_env,
+                    self.debug.command(self.spec.python, self.spec.handler),
+                    self.code.task_root,
+                    Path(self.spec.opt_dir),
+                ),
                 cwd=str(self.code.task_root),
                 env=self.function_env,
                 stdin=subprocess.DEVNULL,
@@ -438,12 +446,15 @@ class RuntimeProcess:
         failure = None
         if self.alive() and self.code_changed():  # hot reload: the next invoke runs the new code
             self.shut_down("spindown")
+        init_line = ""
         if not self.alive():
             fresh_init = True
-            self._log(
+            init_line = (
                 f"INIT_START Runtime Version: {self.spec.runtime_version}.local\t"
                 f"Runtime Version ARN: arn:aws:lambda:local::runtime:{self.spec.runtime_version}"
             )
+            self._log(init_line)
+            offset = self._log_offset()  # CloudWatch gets INIT_START; the invoke's tail does not (AWS)
             self._spawn()
             failure = self._wait_until_initialised(max(INIT_TIMEOUT_SECONDS, self.timeout_seconds))
             started = time.perf_counter()  # init is not part of Duration, as on AWS
@@ -451,7 +462,7 @@ class RuntimeProcess:
         self._log(f"START RequestId: {rid} Version: {self._version()}")
         if failure:
             outcome = _Outcome(
-                error_body(rid, "Runtime.ExitError", f"RequestId: {rid} Error: {failure}"),
+                error_body("Runtime.ExitError", f"RequestId: {rid} Error: {failure}"),
                 True,
                 "error",
                 "Runtime.ExitError",
@@ -467,10 +478,11 @@ class RuntimeProcess:
                 return self._settle(rid, started, init_ms, outcome, deadline)
 
             return InvokeResult(
-                rid, outcome.payload, outcome.is_error, self._read_log(offset), settle, response_ms
+                rid, outcome.payload, outcome.is_error, self._read_log(offset), settle, response_ms, init_line
             )
         self._end(rid, started, init_ms, outcome)
-        return InvokeResult(rid, outcome.payload, outcome.is_error, self._read_log(offset), None, response_ms)
+        logs = self._read_log(offset)
+        return InvokeResult(rid, outcome.payload, outcome.is_error, logs, None, response_ms, init_line)
 
     def _settle(
         self, rid: str, started: float, init_ms: float | None, outcome: _Outcome, deadline: float
@@ -539,11 +551,14 @@ class RuntimeProcess:
                     self._timed_out(rid)
                     message = f"Task timed out after {timeout:.2f} seconds"
                     return _Outcome(
-                        error_body(rid, "Sandbox.Timedout", f"RequestId: {rid} Error: {message}"),
+                        error_body("Sandbox.Timedout", f"RequestId: {rid} Error: {message}"),
                         True,
                         "timeout",
                     )
             self._sample_memory()
+            oversized = too_large(invocation.result, response_limit(self.spec.env_vars))
+            if oversized is not None:  # the environment stays warm, as on AWS
+                return _Outcome(oversized, True)
             return _Outcome(invocation.result, invocation.is_error)
         finally:
             self.current = None
@@ -554,7 +569,7 @@ class RuntimeProcess:
                 self.invocations.get_nowait()
         self._log(f"RequestId: {rid} Error: {reason}")
         return _Outcome(
-            error_body(rid, "Runtime.ExitError", f"RequestId: {rid} Error: {reason}"),
+            error_body("Runtime.ExitError", f"RequestId: {rid} Error: {reason}"),
             True,
             "error",
             "Runtime.ExitError",
@@ -621,7 +636,7 @@ def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler
                 self._extensions(body)
                 return
             if self.path == INIT_ERROR_PATH:
-                runtime.mark_init_error(body)
+                runtime.mark_init_error(with_aws_paths(body, runtime.aws_paths))
                 self._reply(HTTPStatus.ACCEPTED)
                 return
             if not self.path.startswith(INVOCATION_PREFIX):
@@ -632,6 +647,8 @@ def _runtime_api_handler(runtime: RuntimeProcess) -> type[BaseHTTPRequestHandler
             if current is None or current.request_id != request_id or kind not in ("response", "error"):
                 self._reply(HTTPStatus.BAD_REQUEST, b'{"errorMessage": "unknown invocation"}')
                 return
+            if kind == "error":
+                body = with_aws_paths(body, runtime.aws_paths)
             current.result, current.is_error = body, kind == "error"
             current.done.set()
             self._reply(HTTPStatus.ACCEPTED)

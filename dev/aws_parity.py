@@ -1,0 +1,120 @@
+"""`make aws-parity SOURCE=<localstack/localstack checkout or git dir>`: LocalStack's own Lambda
+tests, whose snapshots were recorded against AWS, run against our executor (`make up`'s
+LocalStack). Prints how many pass; not part of `make test` (they are not our tests).
+
+Kept: the Python-runtime tests of test_lambda.py, test_lambda_api.py, test_lambda_common.py and
+test_lambda_runtimes.py that need neither a Docker image (``requires_docker``) nor LocalStack in
+the test process (``requires_in_process``) nor DynamoDB/Kinesis (not in this LocalStack).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from localcloud.settings import PROJECT_ROOT, Settings
+
+FILES = ("test_lambda.py", "test_lambda_api.py", "test_lambda_common.py", "test_lambda_runtimes.py")
+MARKERS = "not requires_in_process and not requires_docker"
+OTHER_RUNTIMES = re.compile(r"nodejs|java|ruby|dotnet|provided|go1|node|dynamodb|kinesis", re.I)
+# the function-URL tests call <id>.lambda-url.<region>.localhost.localstack.cloud: resolve it here
+DNS_PLUGIN = """import socket
+_real = socket.getaddrinfo
+def _local(host, *args, **kwargs):
+    if isinstance(host, str) and host.endswith("localhost.localstack.cloud"):
+        host = "127.0.0.1"
+    return _real(host, *args, **kwargs)
+socket.getaddrinfo = _local
+"""
+
+
+def _output(argv: list[str], **options: object) -> str:
+    done = subprocess.run(argv, check=True, capture_output=True, text=True, **options)  # type: ignore[call-overload]
+    return str(done.stdout).strip()
+
+
+def _site(python: Path | str) -> str:
+    return _output([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+
+
+def prepare(source: Path, work: Path, settings: Settings) -> Path:
+    """The tests of ``source`` in ``work``/src, and a venv with their tools; returns its python."""
+    src, venv = work / "src", work / "venv"
+    if not (src / "tests").is_dir():
+        src.mkdir(parents=True, exist_ok=True)
+        git_dir = source / ".git" if (source / ".git").exists() else source
+        archive = subprocess.run(
+            ["git", "--git-dir", str(git_dir), "archive", "HEAD", "tests", "pyproject.toml"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "x", "-C", str(src)], input=archive, check=True)
+    (src / "aws_parity_dns.py").write_text(DNS_PLUGIN)
+    python = venv / "bin" / "python"
+    if not python.exists():
+        interpreter = _output([str(PROJECT_ROOT / "scripts" / "find-python313")])
+        subprocess.run([interpreter, "-m", "venv", str(venv)], check=True)
+        requirements = PROJECT_ROOT / "requirements" / "aws-parity.txt"
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True)
+    # the testing fixtures ship in localstack-core: the one our LocalStack runs
+    (Path(_site(python)) / "localstack-core.pth").write_text(_site(settings.localstack_python) + "\n")
+    return python
+
+
+def environment(src: Path, settings: Settings) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(Path.home()),
+        "PYTHONPATH": str(src),
+        "TEST_SKIP_LOCALSTACK_START": "1",
+        "TEST_AWS_ENDPOINT_URL": settings.localstack_url,
+        "TEST_AWS_REGION_NAME": "us-east-1",
+        "TEST_AWS_ACCOUNT_ID": "000000000000",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "GATEWAY_LISTEN": f"127.0.0.1:{settings.localstack_port}",
+    }
+
+
+def selected(python: Path, src: Path, env: dict[str, str]) -> list[str]:
+    """The node ids to run: collected with the markers, other runtimes and services left out."""
+    paths = [f"tests/aws/services/lambda_/{name}" for name in FILES]
+    collect = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "-m", MARKERS]
+    collected = subprocess.run([*collect, *paths], cwd=src, env=env, capture_output=True, text=True)
+    ids = [line for line in collected.stdout.splitlines() if "::" in line]
+    return [node for node in ids if not OTHER_RUNTIMES.search(node.partition("::")[2])]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("source", type=Path, help="a localstack/localstack checkout or its git dir")
+    parser.add_argument("--work", type=Path, default=PROJECT_ROOT / ".local" / "aws-parity")
+    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (e.g. -x, -k NAME)")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    python = prepare(args.source, args.work, settings)
+    src = args.work / "src"
+    env = environment(src, settings)
+    ids = selected(python, src, env)
+    (args.work / "selected.txt").write_text("\n".join(ids) + "\n")
+    print(f"aws-parity: {len(ids)} tests against {settings.localstack_url}", flush=True)
+    options = ["-p", "no:cacheprovider", "-p", "aws_parity_dns", "-q", "-rfE", "--timeout", "600"]
+    run = [
+        str(python),
+        "-m",
+        "pytest",
+        *options,
+        "--junitxml",
+        str(args.work / "results.xml"),
+        *args.pytest_args,
+    ]
+    run += ids
+    return subprocess.run(run, cwd=src, env=env).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
