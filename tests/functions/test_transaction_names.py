@@ -16,6 +16,7 @@ from chalice.test import Client
 from demo.scenario_catalog import CASCADE_STEPS, EXTRA_REQUESTS, SCENARIOS, Request
 from slot_common.observability import init_sentry
 from slot_common.sentry_events import with_client_url
+from tests.support import sentry_queries
 from tests.support.relay import relay_errors
 from tests.support.sentry_capture import CapturingTransport, reset_sentry
 
@@ -129,3 +130,26 @@ def test_request_url_is_sent_as_a_client_writes_it_and_relay_keeps_it():
     fixed = with_client_url(event)
     assert fixed["request"]["url"] == "http://127.0.0.1:4566/api/v1/spin"
     assert relay_errors(fixed) == []
+
+
+def test_the_dashboard_and_alerts_name_only_transactions_and_tags_that_exist(apps, captured):
+    sent = [invoke(apps, captured, r) for s, m, r in SIDES if (s, m) != ("timeout", "antipattern")]
+    names = {t["transaction"] for t in sent}
+    tags: dict[str, set[str]] = {}
+    for transaction in sent:
+        for key, value in transaction["tags"].items():
+            tags.setdefault(key, set()).add(value)
+    tags["cold_start"] = {"true", "false"}  # "true" on an environment's first call: long past here
+    tags["error.type"] = {"ServerlessTimeoutWarning", "ServerSelectionTimeoutError"}  # error events' field
+    assert names == {request.transaction for _, _, request in SIDES}
+    for search in sentry_queries.queries():
+        for key, values in sentry_queries.terms(search):
+            if key == "transaction":
+                assert set(values) <= names, f"{search}: no such transaction {values}"
+            elif key == "has":
+                assert set(values) <= set(tags), search
+            elif key in tags:
+                assert set(values) <= tags[key], f"{search}: {key} is never {values}"
+            else:
+                assert key in sentry_queries.BUILT_IN, f"{search}: no tag {key}"
+    assert sentry_queries.columns() <= set(tags) | {"transaction", "error.type"}
