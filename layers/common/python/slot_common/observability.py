@@ -171,9 +171,10 @@ def name_after_route(method: str, route: str, function_name: str | None = None) 
     """Names the transaction (and the events of this scope) after the route, source "route",
     as Sentry's web framework integrations do: "GET /api/v1/users/{user_id}/history".
 
-    AwsLambdaIntegration (and ChaliceIntegration inside a view) name it after the function,
-    so in Sentry's performance views every route of a function, a scenario and its fix, was
-    one transaction. The function's name stays where Sentry's AWS context has it (extra
+    AwsLambdaIntegration names it after the function, so in Sentry's performance views every
+    route of a function, a scenario and its fix, was one transaction. Called on the
+    invocation's current scope (ServiceApp's middleware), the name also reaches the view's
+    errors and the timeout warning: the current scope's name wins over ChaliceIntegration's. The function's name stays where Sentry's AWS context has it (extra
     ``lambda.function_name``, filled by the integration) and becomes the tag ``faas.name``.
     """
     if _sentry is None:
