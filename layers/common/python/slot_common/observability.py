@@ -174,8 +174,9 @@ def name_after_route(method: str, route: str, function_name: str | None = None) 
     AwsLambdaIntegration names it after the function, so in Sentry's performance views every
     route of a function, a scenario and its fix, was one transaction. Called on the
     invocation's current scope (ServiceApp's middleware), the name also reaches the view's
-    errors and the timeout warning: the current scope's name wins over ChaliceIntegration's. The function's name stays where Sentry's AWS context has it (extra
-    ``lambda.function_name``, filled by the integration) and becomes the tag ``faas.name``.
+    errors and the timeout warning: the current scope's name wins over ChaliceIntegration's.
+    The function's name stays where Sentry's AWS context has it (extra ``lambda.function_name``,
+    filled by the integration) and becomes the tag ``faas.name``.
     """
     if _sentry is None:
         return
