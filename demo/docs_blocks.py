@@ -1,7 +1,8 @@
 """Generated blocks in the docs: numbers and verdicts are written, never typed.
 
 A block sits between ``<!-- generated: NAME -->`` and ``<!-- end: NAME -->``. ``sentry-verdicts``
-comes from the scenario catalog (what Sentry creates, by its rules); ``scenario-timings`` from
+comes from the scenario catalog (what Sentry creates, by its rules), ``sentry-queries`` from
+demo/sentry_views.py (the view to open and the query, per scenario); ``scenario-timings`` from
 the last ``make bench`` run (its raw results). `make bench` rewrites both; ``python -m
 demo.docs_blocks`` rewrites them from the last raw results; a test checks the verdicts.
 """
@@ -23,6 +24,7 @@ DOCS = PROJECT_ROOT / "docs"
 BLOCKS = {  # which files carry which blocks
     "sentry-verdicts": [DOCS / "scenarios.md", DOCS / "demo-guide.md"],
     "scenario-timings": [DOCS / "scenarios.md"],
+    "sentry-queries": [DOCS / "scenarios.md", DOCS / "demo-guide.md"],
 }
 RAW_RESULTS = PROJECT_ROOT / ".local" / "bench.json"
 
@@ -87,7 +89,9 @@ def write(name: str, content: str) -> list[Path]:
 
 def refresh(results: dict[str, Any] | None) -> list[Path]:
     """Rewrites every block; timings only when there are bench results."""
-    written = write("sentry-verdicts", verdict_table())
+    from demo.sentry_views import queries_table
+
+    written = write("sentry-verdicts", verdict_table()) + write("sentry-queries", queries_table())
     if results and results.get("scenarios"):
         written += write("scenario-timings", timings_table(results))
     return written

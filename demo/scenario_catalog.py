@@ -66,6 +66,11 @@ class Request:
         body = _fill(self.body, context) if self.body is not None else None
         return Resolved(self.method, f"{path}?{query}" if query else path, body, self.expected_status)
 
+    @property
+    def transaction(self) -> str:
+        """Its transaction's name in Sentry: the route, as web framework integrations name it."""
+        return f"{self.method} {self.route}"
+
     def for_page(self) -> dict[str, Any]:
         return {
             "label": self.label,
@@ -99,6 +104,11 @@ class Scenario:
     @property
     def signal(self) -> str:
         return self.look
+
+    def sides(self) -> list[tuple[str, Request]]:
+        """(mode, request) of each side; its transaction is tagged scenario:<id> mode:<mode>."""
+        sides = [("antipattern", self.antipattern)]
+        return sides + ([("optimized", self.fix)] if self.fix else [])
 
     @property
     def fixed(self) -> Request:
@@ -271,10 +281,11 @@ SCENARIOS = [
         "a slow game engine (the CPU spike) delays every call after it.",
         "One trace id from the page through every Lambda transaction; a lane per service, the calls "
         "between them and the critical path; the later calls start late by the game engine's time.",
-        Request("Cascade: slow game engine", ENGINE, "POST", "/api/v1/spin", {"mode": "antipattern"},
-                CPU_SPIN_BODY),  # the CPU spike's own request (events/cpu-spike.json)
-        Request("Cascade: normal spin", ENGINE, "POST", "/api/v1/spin", body=SPIN_BODY,
-                event_file="spin.json", about="a normal spin"),
+        # the CPU spike's request and a normal spin, tagged scenario:cascade (?scenario=cascade)
+        Request("Cascade: slow game engine", ENGINE, "POST", "/api/v1/spin",
+                {"mode": "antipattern", "scenario": "cascade"}, CPU_SPIN_BODY),
+        Request("Cascade: normal spin", ENGINE, "POST", "/api/v1/spin", {"mode": "optimized", "scenario": "cascade"},
+                SPIN_BODY, event_file="spin.json", about="a normal spin"),
         (ENGINE, "UserBalanceFunction"),
         Verdict("no issue", None, "one trace across the page and the functions"),
         spins=True,

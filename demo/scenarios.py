@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from demo import sentry_rules, spotlight
+from demo import sentry_rules, sentry_views, spotlight
 from demo.cold_start import force_cold_start
 from demo.scenario_catalog import DEFAULTS, EXTRA_REQUESTS, SCENARIOS, Request, Resolved, Scenario
 from deploy.local import Deployment, describe_deployment
@@ -50,6 +50,7 @@ class Outcome:
     speedup: float | None = None
     sentry: str = ""  # what Sentry will create, by its own rules (demo/sentry_rules.py)
     issue_after_runs: int | None = None
+    naming: list[str] = field(default_factory=list)  # route names and scenario/mode tags gone wrong
 
 
 def call(api_url: str, template: Request | Resolved, timeout: float = 90) -> Call:
@@ -84,7 +85,7 @@ class Viewer:
     ) -> list[dict[str, Any]]:
         def match(transaction: dict[str, Any]) -> bool:
             return spotlight.trace_id(transaction) == trace_id and (
-                name is None or transaction["transaction"] == name
+                name is None or name in (transaction["transaction"], spotlight.function_of(transaction))
             )
 
         return spotlight.wait_for_transactions(self.url, match, timeout=timeout)
@@ -159,7 +160,14 @@ class Runner:
         slow_tx = self.viewer.transaction(slow.trace_id, function)
         fast_tx = self.viewer.transaction(fast.trace_id, function)
         self.record(outcome, [slow, fast], [slow_tx, fast_tx])
+        self.check_names(scenario, outcome, antipattern=slow_tx, optimized=fast_tx)
         return slow, fast, slow_tx, fast_tx
+
+    @staticmethod
+    def check_names(scenario: Scenario, outcome: Outcome, **by_mode: dict | None) -> None:
+        """Each side's transaction named after its route (source route), tagged scenario/mode."""
+        for mode, transaction in by_mode.items():
+            outcome.naming += sentry_views.naming_problems(scenario, mode, transaction)
 
     @staticmethod
     def record(outcome: Outcome, calls: list[Call], transactions: list[dict | None]) -> None:
@@ -197,6 +205,7 @@ class Runner:
         fast = call(self.deployment.api_url, scenario.fixed)
         fast_tx = self.viewer.transaction(fast.trace_id, self.name("GameEngineFunction"))
         self.record(outcome, [slow, fast], [None, fast_tx])
+        self.check_names(scenario, outcome, optimized=fast_tx)  # the killed side sends no transaction
         warnings = [
             e for e in self.viewer.errors(slow.trace_id) if _exception_type(e) == "ServerlessTimeoutWarning"
         ]
@@ -217,9 +226,7 @@ class Runner:
         for logical_id in scenario.functions:
             force_cold_start(lambda_client, self.name(logical_id))
         calls, transactions, details, seen = [], [], [], True
-        for logical_id, request in zip(
-            scenario.functions, (scenario.antipattern, scenario.fixed), strict=True
-        ):
+        for logical_id, (mode, request) in zip(scenario.functions, scenario.sides(), strict=True):
             first, second = call(self.deployment.api_url, request), call(self.deployment.api_url, request)
             cold = self.viewer.transaction(first.trace_id, self.name(logical_id))
             warm = self.viewer.transaction(second.trace_id, self.name(logical_id))
@@ -231,6 +238,7 @@ class Runner:
                 and "faas.init_duration_ms" not in _data(warm)
             )
             seen = seen and ok
+            self.check_names(scenario, outcome, **{mode: cold})
             calls.append(first)
             transactions.append(cold)
             details.append(f"{logical_id}: init {init_ms} ms")
@@ -309,6 +317,7 @@ class Runner:
             fast_opened = connections_opened(server) - counted
         fast_tx = self.viewer.transaction(fast.trace_id, function)
         self.record(outcome, [slow, fast], [slow_tx, fast_tx])
+        self.check_names(scenario, outcome, antipattern=slow_tx, optimized=fast_tx)
         spans = (_ops(slow_tx).count("db.connection"), _ops(fast_tx).count("db.connection"))
         seen = slow_opened >= 1 and fast_opened == 0 and spans == (1, 0) and slow.body == fast.body
         return (
@@ -322,11 +331,14 @@ class Runner:
         names = {self.name(logical_id) for logical_id in scenario.functions}
         found = self.viewer.transactions(spin.trace_id)
         deadline = time.monotonic() + 20
-        while not names <= {t["transaction"] for t in found} and time.monotonic() < deadline:
+        while not names <= {spotlight.function_of(t) for t in found} and time.monotonic() < deadline:
             time.sleep(0.5)
             found = self.viewer.transactions(spin.trace_id)
-        self.record(outcome, [spin], [next((t for t in found if t["transaction"] in names), None)])
-        seen_names = {t["transaction"] for t in found}
+        engine = self.name(scenario.functions[0])
+        spin_tx = next((t for t in found if spotlight.function_of(t) == engine), None)
+        self.record(outcome, [spin], [spin_tx])
+        self.check_names(scenario, outcome, optimized=spin_tx)
+        seen_names = {spotlight.function_of(t) for t in found}
         return (
             names <= seen_names and spin.status == 200,
             f"trace {spin.trace_id[:8]}… in {sorted(seen_names)}",
@@ -366,6 +378,8 @@ class Runner:
                 outcome.seen, outcome.detail = check(scenario, outcome)
             except Exception as error:  # a broken scenario is a missing signal, not a crash
                 outcome.seen, outcome.detail = False, f"{type(error).__name__}: {error}"
+            if outcome.naming:
+                outcome.seen, outcome.detail = False, f"{outcome.detail}; naming: {'; '.join(outcome.naming)}"
             if outcome.seen and not outcome.sentry:
                 outcome.sentry, outcome.issue_after_runs = str(scenario.sentry), scenario.sentry.after_runs
             mark = "seen" if outcome.seen else "MISSING"

@@ -66,5 +66,13 @@ def trace_id(transaction: dict[str, Any]) -> str:
     return transaction.get("contexts", {}).get("trace", {}).get("trace_id", "")
 
 
+def function_of(transaction: dict[str, Any]) -> str:
+    """The Lambda function that sent it (transactions are named after their route; a function
+    invoked directly, not through API Gateway, keeps its own name)."""
+    tags = transaction.get("tags") or {}
+    lambda_context = (transaction.get("extra") or {}).get("lambda") or {}
+    return tags.get("faas.name") or lambda_context.get("function_name") or transaction.get("transaction", "")
+
+
 def clear(spotlight_url: str) -> None:
     http.request(f"{spotlight_url}/clear", "DELETE", timeout=5)

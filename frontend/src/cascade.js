@@ -26,7 +26,9 @@ export async function runCascade(config, scenario, first, ctx) {
 const seconds = (value) => (typeof value === "number" ? value : Date.parse(value) / 1000);
 const start = (t) => seconds(t.start_timestamp);
 const end = (t) => seconds(t.timestamp);
-const laneOf = (t) => (isPageTransaction(t) ? "page" : t.transaction);
+// a lane per service: transactions are named after their route, the function is in faas.name
+const serviceOf = (t) => (t.tags && t.tags["faas.name"]) || t.transaction;
+const laneOf = (t) => (isPageTransaction(t) ? "page" : serviceOf(t));
 
 // The transactions that `tx` called: their parent span is one of its spans.
 function calledBy(tx, all) {
@@ -97,7 +99,7 @@ export function cascadeComparison(slow, fast) {
   const lambdas = (trace) => trace.transactions.filter((t) => !isPageTransaction(t));
   const took = (t) => end(t) - start(t);
   const slowest = lambdas(slow).reduce((most, t) => (!most || took(t) > took(most) ? t : most), null);
-  const twin = slowest && lambdas(fast).find((t) => t.transaction === slowest.transaction);
+  const twin = slowest && lambdas(fast).find((t) => serviceOf(t) === serviceOf(slowest));
   if (!twin) return "";
-  return `${slowest.transaction} took ${ms(took(slowest))} vs ${ms(took(twin))}, and every call after it waited`;
+  return `${serviceOf(slowest)} took ${ms(took(slowest))} vs ${ms(took(twin))}, and every call after it waited`;
 }

@@ -20,6 +20,7 @@ if settings().eager_init:
     warmup.preload()
 app = ServiceApp(app_name="game-engine")
 _rng = random.SystemRandom()
+CASCADE = "cascade"  # the one scenario made of other routes' requests (demo/scenario_catalog.py)
 
 
 def _require_dangerous_scenarios() -> None:
@@ -132,9 +133,18 @@ def _play_once(user_id: str, bet: int, cpu_limit: int | None, mode: Mode, scope:
     return body
 
 
-def _answer(result: dict | Response, scenario: str, mode: Mode) -> Response:
+def _spin_scenario(cpu_intensive: bool) -> str | None:
+    """The scenario a spin serves: the cascade's when the caller says so (both of its sides
+    are spins, with and without the CPU spike), else the CPU spike's, else none."""
+    asked = (app.current_request.query_params or {}).get("scenario")
+    if asked not in (None, CASCADE):
+        raise BadRequestError(f"scenario must be '{CASCADE}' or absent")
+    return asked or ("cpu-spike" if cpu_intensive else None)
+
+
+def _answer(result: dict | Response, scenario: str | None, mode: Mode) -> dict | Response:
     """The scenario's response; a replayed spin keeps the headers that say so."""
-    if isinstance(result, Response) and result.status_code >= 400:
+    if scenario is None or (isinstance(result, Response) and result.status_code >= 400):
         return result
     if isinstance(result, Response):
         response = scenario_response(result.body, scenario=scenario, mode=mode)
@@ -146,10 +156,10 @@ def _answer(result: dict | Response, scenario: str, mode: Mode) -> Response:
 @app.route("/api/v1/spin", methods=["POST"])
 def spin():
     user_id, bet, cpu_intensive = _spin_request()
-    mode = requested_mode(app)
+    mode, scenario = requested_mode(app), _spin_scenario(cpu_intensive)
     limit = settings().cpu_spike_limit if cpu_intensive else None
     result = _play(user_id, bet, limit, mode, scope="spin")
-    return _answer(result, "cpu-spike" if cpu_intensive else "spin", mode)
+    return _answer(result, scenario, mode)
 
 
 @app.route("/api/v1/scenarios/cpu-spike/1024mb", methods=["POST"])

@@ -130,9 +130,11 @@ def test_browser_trace_id_is_the_trace_id_of_the_lambda_transactions(page, deplo
     trace = re.search(r"[0-9a-f]{32}", page.inner_text("#spin-trace")).group(0)
     names = {deployed_stack.functions["GameEngineFunction"], deployed_stack.functions["UserBalanceFunction"]}
     found = spotlight.wait_for_transactions(
-        spotlight_server, lambda t: spotlight.trace_id(t) == trace and t["transaction"] in names, at_least=2
+        spotlight_server,
+        lambda t: spotlight.trace_id(t) == trace and spotlight.function_of(t) in names,
+        at_least=2,
     )
-    assert {t["transaction"] for t in found} == names
+    assert {spotlight.function_of(t) for t in found} == names
     browser_side = spotlight.wait_for_transactions(
         spotlight_server, lambda t: spotlight.trace_id(t) == trace and t["transaction"] == "Spin"
     )
@@ -152,10 +154,12 @@ def test_the_cascade_is_one_waterfall_across_every_function_and_its_twin_is_fast
         assert result["status"] == "200", result
         found = spotlight.wait_for_transactions(
             spotlight_server,
-            lambda t, trace=result["trace"]: spotlight.trace_id(t) == trace and t["transaction"] in names,
+            lambda t, trace=result["trace"]: (
+                spotlight.trace_id(t) == trace and spotlight.function_of(t) in names
+            ),
             at_least=4,
         )
-        assert set(names) <= {t["transaction"] for t in found}, "one trace across every function"
+        assert set(names) <= {spotlight.function_of(t) for t in found}, "one trace across every function"
         waterfall = page.locator(f"#cascade-{side}-trace")
         page.wait_for_function(
             f"(document.querySelector('#cascade-{side}-trace').dataset.lanes || '').split(',').length >= 5",

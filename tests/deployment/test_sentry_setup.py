@@ -68,7 +68,8 @@ def test_apply_creates_or_updates_each_definition(fake_sentry):
     metric_rule = next(body for method, path, body, _ in received if method == "PUT")
     assert metric_rule["projects"] == ["slot"] and metric_rule["aggregate"] == "p95(transaction.duration)"
     dashboard = next(body for method, path, body, _ in received if path.endswith("dashboards/") and body)
-    assert len(dashboard["widgets"]) == 4
+    widgets = json.loads((PROJECT / "sentry" / "dashboard.json").read_text())["widgets"]
+    assert dashboard["widgets"] == widgets, "every widget, a scenario's comparison included"
 
 
 def test_it_never_runs_without_its_variables():

@@ -8,6 +8,8 @@ from typing import Any
 
 from chalice.app import BadRequestError, Chalice, Request, Response
 
+from slot_common.observability import tag_scenario
+
 
 class Mode(StrEnum):
     ANTIPATTERN = "antipattern"
@@ -36,7 +38,9 @@ def requested_mode(app: Chalice, default: Mode = Mode.ANTIPATTERN) -> Mode:
 def scenario_response(
     body: dict[str, Any], *, scenario: str, mode: Mode, db_queries: int | None = None, status: int = 200
 ) -> Response:
-    """The body is the same in both modes; what differs travels in headers."""
+    """The body is the same in both modes; what differs travels in headers, and the same
+    facts go on the transaction as the tags scenario and mode."""
+    tag_scenario(scenario, mode.value)
     headers: dict[str, str | list[str]] = {"X-Scenario": scenario, "X-Mode": mode.value}
     if db_queries is not None:
         headers["X-Db-Queries"] = str(db_queries)

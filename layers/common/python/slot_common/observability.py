@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
-from slot_common import sentry_relay
+from slot_common import sentry_events, sentry_relay
 from slot_common.settings import settings
 
 _sentry: Any = None  # the sentry_sdk module once init_sentry() enabled it
@@ -64,6 +64,7 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
             None,
             sentry_relay.relay_transport(port),
         )
+    local = not config.sentry_dsn or port is not None
     sentry_sdk.init(
         dsn=dsn,
         # False, not None: with None the SDK reads SENTRY_SPOTLIGHT from the environment itself
@@ -88,12 +89,8 @@ def init_sentry(*, extra_integrations: Sequence[Any] = (), transport: Any = None
         # send_default_pii): no player data leaves, and repeated queries read the same, as
         # Sentry's N+1 detector groups them
         data_collection={"database_query_data": False, "user_info": False},
-        _experiments=cast(
-            Any,
-            _transport_options(
-                config.sentry_compression_level, local=not config.sentry_dsn or port is not None
-            ),
-        ),
+        **sentry_events.hooks(),
+        _experiments=cast(Any, _transport_options(config.sentry_compression_level, local)),
     )
     _sentry = sentry_sdk
     return True
@@ -168,6 +165,33 @@ def init_duration_ms() -> float:
 
 def invocation_count() -> int:
     return _invocations
+
+
+def name_after_route(method: str, route: str, function_name: str | None = None) -> None:
+    """Names the transaction (and the events of this scope) after the route, source "route",
+    as Sentry's web framework integrations do: "GET /api/v1/users/{user_id}/history".
+
+    AwsLambdaIntegration names it after the function, so in Sentry's performance views every
+    route of a function, a scenario and its fix, was one transaction. Called on the
+    invocation's current scope (ServiceApp's middleware), the name also reaches the view's
+    errors and the timeout warning: the current scope's name wins over ChaliceIntegration's.
+    The function's name stays where Sentry's AWS context has it (extra ``lambda.function_name``,
+    filled by the integration) and becomes the tag ``faas.name``.
+    """
+    if _sentry is None:
+        return
+    from sentry_sdk.tracing import TransactionSource
+
+    _sentry.get_current_scope().set_transaction_name(f"{method} {route}", source=TransactionSource.ROUTE)
+    if function_name:
+        tag("faas.name", function_name)
+
+
+def tag_scenario(scenario: str, mode: str) -> None:
+    """``scenario:<catalog id>`` and ``mode:antipattern|optimized``, the same on both sides of
+    a pair: one query in Sentry compares the anti-pattern and its fix."""
+    tag("scenario", scenario)
+    tag("mode", mode)
 
 
 def tag(name: str, value: str) -> None:

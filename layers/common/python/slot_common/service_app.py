@@ -12,11 +12,11 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice.app import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Response
+from chalice.app import BadRequestError, Chalice, ChaliceViewError, CORSConfig, Request, Response
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 
 from slot_common.modes import current_request
-from slot_common.observability import capture_exception, mark_invocation
+from slot_common.observability import capture_exception, mark_invocation, name_after_route
 from slot_common.settings import settings
 
 DATABASE_ERRORS = (ServerSelectionTimeoutError, ConnectionFailure, AutoReconnect)
@@ -75,6 +75,13 @@ def _json_error_body(response: Response) -> Response:
     return response
 
 
+def _name_after_route(app: Chalice, request: Request) -> None:
+    """The transaction named "<METHOD> <API Gateway resource>" (Chalice's request.path is the
+    resource path, e.g. /api/v1/users/{user_id}/history)."""
+    context = app.lambda_context
+    name_after_route(request.method, request.path, getattr(context, "function_name", None))
+
+
 class ServiceApp(Chalice):
     """Chalice with the project's cross-cutting behaviour registered once."""
 
@@ -94,9 +101,12 @@ class ServiceApp(Chalice):
 
         return decorator
 
-    @staticmethod
-    def _per_invocation(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    def _per_invocation(self, event: Any, get_response: Callable[[Any], Any]) -> Any:
         cold = mark_invocation()
+        if isinstance(event, Request):
+            # on the invocation's current scope: the transaction, the view's errors (in
+            # ChaliceIntegration's fork of it) and the timeout warning all carry the route
+            _name_after_route(self, event)
         response = get_response(event)
         if not isinstance(response, Response):
             return response
