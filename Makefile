@@ -149,11 +149,14 @@ validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 
 # --- quality ------------------------------------------------------------------------------
-test: envs page ## run every test (starts its own services on other ports, stops them after)
-	$(PY) -m pytest
+# two workers, whole files each (a worker's services are its own: tests/conftest.py); then the
+# tests that measure CPU time against a quota, alone
+test: envs page ## run every test (starts its own services on other ports, stops them after), two workers, then the CPU-share tests alone
+	$(PY) -m pytest -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -m serial
 
 test-fast: $(VENV)/.installed ## the offline unit tests for the inner loop (no LocalStack, no Lambda runtimes), under a minute
-	$(PY) -m pytest -m "not localstack and not runtime" -q
+	$(PY) -m pytest -n 2 --dist loadfile -m "not localstack and not runtime" -q
 
 lint: $(VENV)/.installed $(FRONTEND)/node_modules/.installed ## ruff, mypy (strict on the common layer and the executor), prettier on the page
 	$(VENV)/bin/ruff check .

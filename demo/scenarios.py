@@ -97,7 +97,7 @@ class Viewer:
     def errors(self, trace_id: str, timeout: float = 20) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            events = spotlight.items(spotlight.read_envelopes(self.url, 1.5), "event")
+            events = spotlight.items(spotlight.read_envelopes(self.url), "event")
             found = [e for e in events if e.get("contexts", {}).get("trace", {}).get("trace_id") == trace_id]
             if found:
                 return found

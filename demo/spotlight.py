@@ -13,11 +13,13 @@ from typing import Any
 from localcloud import http
 
 
-def read_envelopes(spotlight_url: str, seconds: float = 2.0) -> list[list[Any]]:
-    """Every envelope Spotlight holds: [header, [[item header, payload], ...]]."""
+def read_envelopes(spotlight_url: str, idle: float = 0.5, at_most: float = 30.0) -> list[list[Any]]:
+    """Every envelope Spotlight holds: [header, [[item header, payload], ...]]. The newest come
+    last in the replay, so it is read to its end (no line for ``idle`` seconds), not for a fixed
+    time: a full buffer on a busy machine takes seconds, and a cut replay misses the newest."""
     envelopes = []
-    deadline = time.monotonic() + seconds
-    with http.open_stream(f"{spotlight_url}/stream", {"Accept": "text/event-stream"}, seconds) as stream:
+    deadline = time.monotonic() + at_most
+    with http.open_stream(f"{spotlight_url}/stream", {"Accept": "text/event-stream"}, idle) as stream:
         while time.monotonic() < deadline:
             try:
                 line = stream.readline()
@@ -44,8 +46,8 @@ def items(envelopes: list[list[Any]], item_type: str) -> list[dict[str, Any]]:
     return found
 
 
-def transactions(spotlight_url: str, seconds: float = 2.0) -> list[dict[str, Any]]:
-    return items(read_envelopes(spotlight_url, seconds), "transaction")
+def transactions(spotlight_url: str) -> list[dict[str, Any]]:
+    return items(read_envelopes(spotlight_url), "transaction")
 
 
 def wait_for_transactions(
@@ -55,7 +57,7 @@ def wait_for_transactions(
     deadline = time.monotonic() + timeout
     found: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        found = [t for t in transactions(spotlight_url, 1.5) if match(t)]
+        found = [t for t in transactions(spotlight_url) if match(t)]
         if len(found) >= at_least:
             return found
         time.sleep(0.5)

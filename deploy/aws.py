@@ -115,6 +115,16 @@ def stack_outputs(target: AwsTarget) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stacks[0].get("Outputs", [])}
 
 
+def existing_origin(target: AwsTarget) -> str:
+    """The page's origin from a stack deployed before: a redeploy then needs one `sam deploy`,
+    and CORS never falls back to no origin in between (the page keeps working)."""
+    cloudformation = target.client("cloudformation")
+    try:
+        return stack_outputs(target).get("WebsiteUrl", "").rstrip("/")
+    except cloudformation.exceptions.ClientError:  # no such stack yet
+        return ""
+
+
 def api_url(target: AwsTarget, outputs: dict[str, str]) -> str:
     """The API's base URL: the stack's output on AWS; the path-style URL on LocalStack."""
     if target.endpoint_url:
@@ -143,9 +153,10 @@ def deploy_aws(target: AwsTarget, log: Callable[[str], None] = print) -> dict[st
     _sam(target, "build", "--template", "template.yaml", "--build-dir", str(BUILD_DIR),
          "--cached", "--cache-dir", str(CACHE_DIR), log=log)  # fmt: skip
     progress.step(f"sam deploy {target.stack} ({target.region})")
-    outputs = sam_deploy(target, "", log)
+    known = existing_origin(target)
+    outputs = sam_deploy(target, known, log)
     origin = outputs["WebsiteUrl"].rstrip("/")
-    if origin:  # CORS for the page's own origin, known once the bucket exists
+    if origin != known:  # CORS for the page's own origin, known once the bucket exists
         outputs = sam_deploy(target, origin, log)
     progress.step("debug page")
     page_config = {
@@ -162,7 +173,7 @@ def deploy_aws(target: AwsTarget, log: Callable[[str], None] = print) -> dict[st
     log(f"    {count} files in s3://{outputs['WebsiteBucketName']}")
     progress.step("seed data (MONGODB_URI)")
     with mongo_client(target.mongodb_uri, timeout_ms=10_000) as client:
-        seed(client[target.deploy.database], SeedSize(), log=lambda line: log(f"    {line}"))
+        seed(client[target.deploy.database], SeedSize.from_env(), log=lambda line: log(f"    {line}"))
     progress.step("Sentry dashboard and alert rules")
     apply_sentry(log)
     progress.step("done")

@@ -9,6 +9,8 @@ manylinux wheels for CPython 3.13 and rebuilt only when its requirements change.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import io
 import os
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,10 +190,21 @@ def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KB"
 
 
+@contextlib.contextmanager
+def _build_lock() -> Iterator[None]:
+    """One build at a time per working tree: builds share the staging folders (two deploys at
+    once, as parallel test workers make, would copy into each other's)."""
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_DIR / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_all(log=print) -> tuple[dict[str, Artifact], list[Artifact]]:
     """(function packages by service, [dependencies, common, sentry-relay layers]), sizes logged."""
-    layers = [build_dependencies_layer(log), build_common_layer(), build_relay_layer()]
-    functions = {service: build_function(service) for service in services()}
+    with _build_lock():
+        layers = [build_dependencies_layer(log), build_common_layer(), build_relay_layer()]
+        functions = {service: build_function(service) for service in services()}
     for artifact in [*layers, *functions.values()]:
         zipped, unzipped = _mb(artifact.zipped_bytes), _mb(artifact.unzipped_bytes)
         log(f"build: {artifact.key}: {zipped} zipped, {unzipped} unzipped")

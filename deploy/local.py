@@ -178,7 +178,7 @@ def deploy_local(
     progress.step(f"deploy stack {name} (CloudFormation, SAM transform)")
     change, outputs, resources = deploy_stack(settings, name, functions, layers, log)
     progress.step("seed data")
-    seed_database(settings, seed_size or SeedSize(), log)
+    seed_database(settings, seed_size or SeedSize.from_env(), log)
     progress.step("debug page")
     api_url = api_base_url(settings, outputs["ApiId"])
     bucket = outputs["WebsiteBucketName"]

@@ -7,6 +7,7 @@ games only up to the requested counts. ``python -m deploy.seed --help``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -32,6 +33,21 @@ class SeedSize:
     history_per_user: int = 2000
     games: int = 120_000
     days: int = 365
+
+    @classmethod
+    def from_env(cls) -> SeedSize:
+        """The demo's size, or a smaller one (SEED_GAMES, SEED_HISTORY_PER_USER): the slow
+        aggregation is slow because of the 120,000 games, and seeding them takes a while on a
+        slow server."""
+        default = cls()
+        try:
+            games = int(os.environ.get("SEED_GAMES") or default.games)
+            history = int(os.environ.get("SEED_HISTORY_PER_USER") or default.history_per_user)
+        except ValueError as error:
+            raise SystemExit(f"SEED_GAMES and SEED_HISTORY_PER_USER must be whole numbers: {error}") from None
+        if games < 1 or history < 1:
+            raise SystemExit("SEED_GAMES and SEED_HISTORY_PER_USER must be at least 1")
+        return cls(games=games, history_per_user=history)
 
 
 def user_ids(count: int) -> list[str]:
@@ -139,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database", default=DeploySettings.from_env().database)
     parser.add_argument("--users", type=int, default=SeedSize.users)
-    parser.add_argument("--history-per-user", type=int, default=SeedSize.history_per_user)
-    parser.add_argument("--games", type=int, default=SeedSize.games)
+    parser.add_argument("--history-per-user", type=int, default=SeedSize.from_env().history_per_user)
+    parser.add_argument("--games", type=int, default=SeedSize.from_env().games)
     args = parser.parse_args(argv)
     client = mongo_client(args.uri or Settings.from_env().effective_mongodb_uri)
     try:

@@ -19,15 +19,39 @@ from localcloud.processes import ManagedProcess, process_start_time, read_pid_fi
 from localcloud.services import localstack, mongo, spotlight
 from localcloud.settings import PROJECT_ROOT, Settings
 
+# `make test` runs files on parallel workers (pytest-xdist, --dist loadfile): each worker has
+# services of its own, on ports WORKER_PORT_STEP apart and in a state folder of its own (named
+# so that no worker's folder is a prefix of another's: the leftover check matches by path).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_PORT_STEP = 100
+_OFFSET = WORKER_PORT_STEP * int(WORKER.removeprefix("gw") or 0)
+
 TEST_SETTINGS = Settings(
-    local_dir=PROJECT_ROOT / ".local" / "test-cloud",
-    localstack_port=int(os.environ.get("TEST_LOCALSTACK_PORT", "4599")),
-    mongo_port=int(os.environ.get("TEST_MONGO_PORT", "27099")),
-    spotlight_port=int(os.environ.get("TEST_SPOTLIGHT_PORT", "8999")),
+    local_dir=PROJECT_ROOT / ".local" / (f"test-{WORKER}-cloud" if WORKER else "test-cloud"),
+    localstack_port=int(os.environ.get("TEST_LOCALSTACK_PORT", "4599")) + _OFFSET,
+    mongo_port=int(os.environ.get("TEST_MONGO_PORT", "27099")) + _OFFSET,
+    spotlight_port=int(os.environ.get("TEST_SPOTLIGHT_PORT", "8999")) + _OFFSET,
     mongodb_uri=None,
     # short, so that a test can watch idle environments being reaped
     lambda_keepalive_ms=int(os.environ.get("TEST_LAMBDA_KEEPALIVE_MS", "20000")),
 )
+
+
+# The files that take longest (pytest --durations), first: with whole files per worker, the
+# workers then end together instead of one finishing the longest file alone.
+LONGEST_FIRST = (
+    "tests/browser/test_debug_page.py",
+    "tests/scenarios/test_make_scenarios.py",
+    "tests/deployment/test_deploy_aws.py",
+    "tests/reliability/test_restart.py",
+    "tests/reliability/test_load_and_faults.py",
+    "tests/deployment/test_deployed_stack.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(LONGEST_FIRST)))
 
 
 def _run_service(service: ManagedProcess) -> Iterator[Settings]:

@@ -11,9 +11,11 @@ import sys
 import time
 import uuid
 
+import pymongo
 import pytest
 
 from localcloud import aws, http
+from slot_common.data_model import GAME_HISTORY, GAMES
 from tests.conftest import TEST_SETTINGS
 
 pytestmark = pytest.mark.localstack
@@ -39,6 +41,10 @@ def aws_env(localstack_server, mongo_server) -> dict[str, str]:
         "STACK_NAME": f"aws-{uuid.uuid4().hex[:6]}",
         "MONGODB_URI": mongo_server,
         "MONGODB_DATABASE": f"aws_{uuid.uuid4().hex[:8]}",
+        # a small seed: this pins that deploy-aws seeds the given database, not the demo's size
+        # (SeedSize's default; seeding 120,000 games took 50 s of this test)
+        "SEED_GAMES": "3000",
+        "SEED_HISTORY_PER_USER": "100",
     }
 
 
@@ -50,6 +56,10 @@ def test_deploy_aws_end_to_end_then_destroy(aws_env, localstack_server):
     for step in ("sam build", "sam deploy", "debug page", "seed data", "Sentry dashboard", "done"):
         assert step in deployed.stdout, step
     assert "skipped: set SENTRY_AUTH_TOKEN" in deployed.stdout
+    with pymongo.MongoClient(aws_env["MONGODB_URI"], serverSelectionTimeoutMS=5000) as mongo:
+        seeded = mongo[aws_env["MONGODB_DATABASE"]]
+        assert seeded[GAMES].count_documents({}) == 3000, "SEED_GAMES sizes the seed"
+        assert seeded[GAME_HISTORY].count_documents({}) == 100 * 10, "SEED_HISTORY_PER_USER too"
     api = next(line.split()[-1] for line in deployed.stdout.splitlines() if line.strip().startswith("API"))
 
     balance = http.request(f"{api}/api/v1/users/user_1/balance", timeout=60)
@@ -76,6 +86,8 @@ def test_deploy_aws_end_to_end_then_destroy(aws_env, localstack_server):
     again = run_aws("deploy", aws_env)
     assert again.returncode == 0, again.stderr[-2000:]
     again_s = time.monotonic() - started
+    # a redeploy knows the page's origin: one `sam deploy`, CORS never without the origin
+    assert again.stdout.count("Successfully created/updated stack") == 1, again.stdout[-2000:]
     print(f"deploy-aws on LocalStack: fresh {fresh_s:.0f} s, again with no change {again_s:.0f} s")
 
     destroyed = run_aws("destroy", aws_env)

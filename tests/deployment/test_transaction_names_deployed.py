@@ -50,7 +50,7 @@ def test_the_timeout_warning_names_the_timeout_route(deployed_stack, spotlight_s
     assert killed.status >= 500
     viewer_events: list[dict[str, Any]] = []
     for _ in range(20):
-        events = spotlight.items(spotlight.read_envelopes(spotlight_server, 1.5), "event")
+        events = spotlight.items(spotlight.read_envelopes(spotlight_server), "event")
         viewer_events = [e for e in events if e["contexts"]["trace"]["trace_id"] == killed.trace_id]
         if viewer_events:
             break

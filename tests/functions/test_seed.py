@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from pymongo import MongoClient
 
 from deploy.seed import SeedSize, seed
@@ -26,3 +27,16 @@ def test_seed_twice_changes_nothing_the_second_time(mongo_server):
     finally:
         client.drop_database(db.name)
         client.close()
+
+
+def test_the_seed_size_is_the_demos_unless_the_environment_says_smaller(monkeypatch):
+    monkeypatch.delenv("SEED_GAMES", raising=False)
+    monkeypatch.delenv("SEED_HISTORY_PER_USER", raising=False)
+    assert SeedSize.from_env() == SeedSize()
+    monkeypatch.setenv("SEED_GAMES", "3000")
+    monkeypatch.setenv("SEED_HISTORY_PER_USER", "100")
+    assert SeedSize.from_env() == SeedSize(games=3000, history_per_user=100)
+    for bad in ("many", "0"):
+        monkeypatch.setenv("SEED_GAMES", bad)
+        with pytest.raises(SystemExit, match="SEED_GAMES"):
+            SeedSize.from_env()

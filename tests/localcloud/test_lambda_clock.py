@@ -25,7 +25,7 @@ from lambda_process_executor.runtime import RuntimeProcess
 from localcloud.settings import PROJECT_ROOT
 from perf.lambda_clock import WORK_DIR, call, probe_spec
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.serial]
 WORK = WORK_DIR
 SETTINGS = CapacitySettings.defaults()
 needs_cgroups = pytest.mark.skipif(

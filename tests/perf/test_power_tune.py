@@ -16,7 +16,7 @@ from lambda_process_executor.runtime import RuntimeProcess
 from perf import power_tune
 from perf.lambda_clock import WORK_DIR, probe_spec
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.serial]
 WORK = WORK_DIR / "power-tune"
 EVENT = json.dumps({"action": "work", "blocks": 150}).encode()
 

@@ -32,9 +32,9 @@ def status_of(url: str) -> int:
 def test_restart_redeploy_and_a_failed_deploy_leave_nothing_behind(tmp_path):
     settings = Settings(
         local_dir=tmp_path / "local",
-        localstack_port=4596,
-        mongo_port=27096,
-        spotlight_port=8996,
+        localstack_port=4595,
+        mongo_port=27095,
+        spotlight_port=8995,
         mongodb_uri=None,
         lambda_keepalive_ms=60_000,
     )
