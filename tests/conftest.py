@@ -41,7 +41,6 @@ TEST_SETTINGS = Settings(
 # workers then end together instead of one finishing the longest file alone.
 LONGEST_FIRST = (
     "tests/browser/test_debug_page.py",
-    "tests/scenarios/test_make_scenarios.py",
     "tests/deployment/test_deploy_aws.py",
     "tests/reliability/test_restart.py",
     "tests/reliability/test_load_and_faults.py",
