@@ -153,23 +153,26 @@ def _answer(result: dict | Response, scenario: str | None, mode: Mode) -> dict |
     return scenario_response(result, scenario=scenario, mode=mode)
 
 
-@app.route("/api/v1/spin", methods=["POST"])
-def spin():
+def _spin(cpu_spike: bool = False) -> dict | Response:
+    """A spin, with the CPU spike when the body asks for it or the route is the spike's own."""
     user_id, bet, cpu_intensive = _spin_request()
+    cpu_intensive = cpu_intensive or cpu_spike
     mode, scenario = requested_mode(app), _spin_scenario(cpu_intensive)
     limit = settings().cpu_spike_limit if cpu_intensive else None
     result = _play(user_id, bet, limit, mode, scope="spin")
     return _answer(result, scenario, mode)
 
 
+@app.route("/api/v1/spin", methods=["POST"])
+def spin():
+    return _spin()
+
+
 @app.route("/api/v1/scenarios/cpu-spike/1024mb", methods=["POST"])
 def cpu_spike_at_1024mb():
     """The CPU spike on the game engine's code deployed at 1,024 MB (GameEngineAt1024Function):
     the same work with 58 % of a vCPU, for the page's "memory is CPU" comparison."""
-    user_id, bet, _ = _spin_request()
-    mode = requested_mode(app)
-    result = _play(user_id, bet, settings().cpu_spike_limit, mode, scope="spin")
-    return _answer(result, "cpu-spike", mode)
+    return _spin(cpu_spike=True)
 
 
 @app.route("/api/v1/scenarios/timeout", methods=["POST"])
