@@ -162,3 +162,15 @@ def test_the_demo_guide_says_what_the_tour_shows_in_the_tour_order():
     missing = [scenario_id for scenario_id, at in zip(TOUR, places, strict=True) if at < 0]
     assert missing == [], f"demo-guide.md lacks the say line of {missing}"
     assert places == sorted(places), "the guide's order is the tour's"
+
+
+def test_make_help_and_the_readme_give_loads_defaults():
+    """`make help`, the README and perf/load.py's own defaults name the same crowd."""
+    source = (PROJECT / "perf" / "load.py").read_text()
+    spins = re.search(r'"--spins", type=int, default=(\d+)', source).group(1)
+    clients = re.search(r'"--concurrency", type=int, default=(\d+)', source).group(1)
+    shown = subprocess.run(["make", "-s", "help"], cwd=PROJECT, capture_output=True, text=True).stdout
+    help_line = next(line for line in shown.splitlines() if line.startswith("load "))
+    assert f"{spins} spins from {clients} concurrent clients (default)" in help_line, help_line
+    readme_line = next(line for line in TEXT["README.md"].splitlines() if line.startswith("| `make load`"))
+    assert f"default {spins} from {clients} clients" in readme_line, readme_line
