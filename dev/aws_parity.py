@@ -93,8 +93,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("source", type=Path, help="a localstack/localstack checkout or its git dir")
     parser.add_argument("--work", type=Path, default=PROJECT_ROOT / ".local" / "aws-parity")
-    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (e.g. -x, -k NAME)")
-    args = parser.parse_args()
+    # what argparse does not know goes to pytest (ARGS=-x, ARGS="-k NAME --timeout 120")
+    args, pytest_args = parser.parse_known_args()
     settings = Settings.from_env()
     python = prepare(args.source, args.work, settings)
     src = args.work / "src"
@@ -110,7 +110,7 @@ def main() -> int:
         *options,
         "--junitxml",
         str(args.work / "results.xml"),
-        *args.pytest_args,
+        *pytest_args,
     ]
     run += ids
     return subprocess.run(run, cwd=src, env=env).returncode
