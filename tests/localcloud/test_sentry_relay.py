@@ -130,10 +130,22 @@ def test_nothing_is_lost_across_an_outage_a_timeout_and_a_shutdown(lambda_client
     # a configuration change shuts the environment down: the relay drains on SHUTDOWN
     lambda_client.update_function_configuration(FunctionName=name, Description="retired")
     arrived = transactions_of(sink, ids)
-    assert set(ids) <= set(arrived), f"lost: {set(ids) - set(arrived)}"
+    assert set(ids) <= set(arrived), f"lost: {set(ids) - set(arrived)} of {ids}"
     warnings = [p for _, h, p in sink.received_at if h.get("type") == "event"
                 and p["exception"]["values"][0]["type"] == "ServerlessTimeoutWarning"]  # fmt: skip
     assert warnings, "the timeout's warning, captured before the kill, was lost"
+
+
+def test_an_update_right_after_the_answer_lets_the_relay_finish_its_invoke(lambda_client, layers, sink):
+    """A configuration change stops the environment while the relay still sends (the ingest
+    takes DELAY): the Invoke phase ends as it would (no timeout), then SHUTDOWN; nothing lost."""
+    name = relayed(lambda_client, layers, sink)
+    settled_invoke(lambda_client, name, sink)  # the cold start
+    _, _, payload = timed_invoke(lambda_client, name)  # answered; the relay sends for DELAY s
+    lambda_client.update_function_configuration(FunctionName=name, Description="updated")
+    rid = payload["request_id"]
+    assert rid in transactions_of(sink, [rid]), "the relay was killed mid-send"
+    assert "Status: timeout" not in report_line(LOGS[0], name, rid)
 
 
 def test_every_envelope_passes_sentry_relays_normalizer(lambda_client, layers, sink):

@@ -157,6 +157,8 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self.spec: RuntimeSpec | None = None
         self.key = pool_key(function_version)
         self.current: RuntimeProcess | None = None
+        self.settling: RuntimeProcess | None = None  # answered; its extensions end the Invoke phase
+        self.stopped = False
         self.refusal = ""  # why this machine cannot run the function's runtime (first invoke says)
         self._logs = ""
 
@@ -185,9 +187,14 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         )
 
     def stop(self) -> None:
-        """Stopped while invoking (the function was deleted or updated): that runtime goes too."""
+        """Stopped by LocalStack (the function was deleted or updated, or its keep-alive passed).
+        A runtime still working on an answer goes at once (LocalStack interrupts invocations on
+        purpose); one whose caller has its answer ends its Invoke phase first and then shuts down
+        (its extensions get SHUTDOWN and drain), as an environment does on AWS: a SIGKILL there
+        lost what the relay extension was still sending."""
+        self.stopped = True
         runtime = self.current
-        if runtime is not None:
+        if runtime is not None and runtime is not self.settling:
             runtime.kill()
 
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
@@ -222,6 +229,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self.current = None
             pool.release(function_pool, runtime)
         else:  # the caller has its answer; the extensions finish the Invoke phase meanwhile
+            self.settling = runtime
             threading.Thread(
                 target=self._settle, args=(result.settle, pool, function_pool, runtime), daemon=True
             ).start()
@@ -245,7 +253,10 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         finally:
             if self.current is runtime:  # LocalStack may already run another invoke here
                 self.current = None
-            pool.release(function_pool, runtime)  # before the REPORT shows: the runtime is free
+            if self.settling is runtime:
+                self.settling = None
+            # before the REPORT shows: the runtime is free (or shut down, if stopped meanwhile)
+            pool.release(function_pool, runtime, retire=self.stopped)
         try:
             put_logs(self.spec.env_vars if self.spec else {}, rest)
         except Exception as error:

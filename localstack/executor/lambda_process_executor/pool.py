@@ -113,9 +113,9 @@ class RuntimePool:
             runtime.close()
         return pool, self._start(pool, spec)
 
-    def release(self, pool: FunctionPool, runtime: RuntimeProcess) -> None:
-        """Back to the pool while it lives; a killed runtime gives its room up."""
-        keep = runtime.alive() and not pool.closed
+    def release(self, pool: FunctionPool, runtime: RuntimeProcess, retire: bool = False) -> None:
+        """Back to the pool while it lives; a killed or retired runtime gives its room up."""
+        keep = runtime.alive() and not pool.closed and not retire
         with self._changed:
             pool.busy.discard(runtime)
             if keep:
