@@ -242,6 +242,15 @@ class RuntimeProcess:
             return False
         return not procfs.kill_pending(process.pid)  # killed while frozen: as good as gone
 
+    def _retire_for_reload(self) -> None:
+        """The old runtime's Shutdown phase before the new code's Init. On AWS a new version's
+        environment starts beside the old one, whose shutdown nobody waits for; here the two
+        share this cell, so the shutdown gets the Init phase's CPU, which the next step sets
+        anyway (at 256 MB the two interpreters' exits took ~110 ms at the invoke share)."""
+        if self.cell is not None:
+            self.cell.limit_cpu(self.confinement.init_cores(self.spec.memory_mb))
+        self.shut_down("spindown")
+
     def _spawn(self) -> None:
         self.kill()  # what is left of an earlier life (an extension outliving a crashed runtime)
         with self._frozen_lock:
@@ -445,7 +454,7 @@ class RuntimeProcess:
         started = time.perf_counter()
         failure = None
         if self.alive() and self.code_changed():  # hot reload: the next invoke runs the new code
-            self.shut_down("spindown")
+            self._retire_for_reload()
         init_line = ""
         if not self.alive():
             fresh_init = True
