@@ -314,3 +314,42 @@ def test_sentry_sdk_sends_a_function_transaction_and_a_timeout_warning(lambda_cl
         )
         message = warning["exception"]["values"][0]["value"]
         assert "Configured timeout duration = 3 seconds" in message
+
+
+def provisioned(lambda_client, env: dict[str, str]) -> str:
+    """A published version with one provisioned environment; its qualified name once the
+    configuration has left IN_PROGRESS."""
+    name = f"provisioned-{uuid.uuid4().hex[:8]}"
+    deploy_function(lambda_client, name, "provisioned.handler", function_zip("provisioned"), env=env)
+    version = lambda_client.publish_version(FunctionName=name)["Version"]
+    lambda_client.put_provisioned_concurrency_config(
+        FunctionName=name, Qualifier=version, ProvisionedConcurrentExecutions=1
+    )
+    return f"{name}:{version}"
+
+
+def provisioned_status(lambda_client, qualified: str, timeout: float = 60.0) -> str:
+    name, version = qualified.split(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        config = lambda_client.get_provisioned_concurrency_config(FunctionName=name, Qualifier=version)
+        if config["Status"] != "IN_PROGRESS":
+            return config["Status"]
+        time.sleep(0.2)
+    return "IN_PROGRESS"
+
+
+def test_provisioned_concurrency_initialises_before_the_first_invoke(lambda_client):
+    qualified = provisioned(lambda_client, {})
+    assert provisioned_status(lambda_client, qualified) == "READY"
+    payload, error, tail = invoke(lambda_client, qualified)
+    assert error is None and payload == "provisioned-concurrency"
+    assert "Init Duration" not in report_fields(tail), "its Init ran ahead, as on AWS"
+
+
+def test_a_provisioned_init_that_fails_is_failed_and_invokes_run_on_demand(lambda_client):
+    """AWS's recorded answer (test_provisioned_concurrency_init_failure): FAILED, on-demand."""
+    qualified = provisioned(lambda_client, {"FAIL_PROVISIONED": "1"})
+    assert provisioned_status(lambda_client, qualified) == "FAILED"
+    payload, error, _ = invoke(lambda_client, qualified)
+    assert error is None and payload == "on-demand"

@@ -185,6 +185,29 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             runtime=version_config.runtime,
             env_vars={key: str(value) for key, value in env_vars.items()},
         )
+        if env_vars.get(INITIALIZATION_TYPE_ENV) == "provisioned-concurrency" and not self.refusal:
+            self._initialise_ahead()
+
+    def _initialise_ahead(self) -> None:
+        """Provisioned concurrency runs the Init phase before any invoke (AWS); an init that
+        fails fails this environment, and LocalStack then reports the configuration FAILED
+        and serves invokes on demand."""
+        assert self.spec is not None
+        pool = runtime_pool()
+        borrowed = pool.acquire(self.key, self.spec, timeout=self.spec.timeout_seconds)
+        if borrowed is None:
+            raise LambdaRuntimeException(f"no room for a provisioned runtime of {self.key}")
+        function_pool, runtime = borrowed
+        try:
+            failure, log = runtime.initialise()
+        finally:
+            pool.release(function_pool, runtime)  # a failed one is gone, and gives its room up
+        try:
+            put_logs(self.spec.env_vars, log)
+        except Exception as error:
+            LOG.warning("a provisioned init's log did not reach CloudWatch Logs: %r", error)
+        if failure is not None:
+            raise LambdaRuntimeException(f"provisioned concurrency init failed: {failure}")
 
     def stop(self) -> None:
         """Stopped by LocalStack (the function was deleted or updated, or its keep-alive passed).

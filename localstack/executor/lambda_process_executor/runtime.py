@@ -446,6 +446,28 @@ class RuntimeProcess:
             log.seek(offset)
             return log.read().decode(errors="replace")
 
+    def _init_start_line(self) -> str:
+        return (
+            f"INIT_START Runtime Version: {self.spec.runtime_version}.local\t"
+            f"Runtime Version ARN: arn:aws:lambda:local::runtime:{self.spec.runtime_version}"
+        )
+
+    def initialise(self) -> tuple[str | None, str]:
+        """The Init phase ahead of any invoke (provisioned concurrency): why it failed, if it
+        did, and its log (INIT_START, the function's output). A runtime that is already up
+        is left as it is."""
+        if self.alive():
+            return None, ""
+        offset = self._log_offset()
+        self._log(self._init_start_line())
+        self._spawn()
+        failure = self._wait_until_initialised(max(INIT_TIMEOUT_SECONDS, self.timeout_seconds))
+        if failure is None and self.init_error is not None:
+            failure = json.loads(self.init_error).get("errorMessage", "init error")
+        if failure is not None and self.alive():
+            self._reset("failure")
+        return failure, self._read_log(offset)
+
     # --- one invoke ------------------------------------------------------------------
     def invoke(self, invocation: Invocation) -> InvokeResult:
         """Runs one invocation, initialising first when there is no live runtime (a cold start)."""
@@ -458,10 +480,7 @@ class RuntimeProcess:
         init_line = ""
         if not self.alive():
             fresh_init = True
-            init_line = (
-                f"INIT_START Runtime Version: {self.spec.runtime_version}.local\t"
-                f"Runtime Version ARN: arn:aws:lambda:local::runtime:{self.spec.runtime_version}"
-            )
+            init_line = self._init_start_line()
             self._log(init_line)
             offset = self._log_offset()  # CloudWatch gets INIT_START; the invoke's tail does not (AWS)
             self._spawn()
