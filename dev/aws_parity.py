@@ -10,16 +10,27 @@ the test process (``requires_in_process``) nor DynamoDB/Kinesis (not in this Loc
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
+from dev import aws_parity_report as report
 from localcloud.settings import PROJECT_ROOT, Settings
 
+REPORT = PROJECT_ROOT / "docs" / "aws-parity.md"
 FILES = ("test_lambda.py", "test_lambda_api.py", "test_lambda_common.py", "test_lambda_runtimes.py")
 MARKERS = "not requires_in_process and not requires_docker"
-OTHER_RUNTIMES = re.compile(r"nodejs|java|ruby|dotnet|provided|go1|node|dynamodb|kinesis", re.I)
+OTHER_RUNTIMES = re.compile(r"nodejs|java|ruby|dotnet|provided|go1|node", re.I)
+# a runtime written into the test, not a parameter of it
+NON_PYTHON = re.compile(r"runtime=Runtime\.(nodejs|java|ruby|dotnet|provided|go)")
+INVOKES = re.compile(r"\.invoke\w*\(|requests\.|urlopen\(")
+# services whose engines this LocalStack does not have (DynamoDB Local needs Java, Kinesis its mock
+# server); SQS, SNS and the rest run in LocalStack's own process and stay in
+OTHER_SERVICES = re.compile(r"\b(dynamodb|kinesis)_\w+|aws_client\.(dynamodb|kinesis)\b")
+NEEDS_IMAGES = {"TestLambdaImages"}  # container-image functions: the executor runs ZIP functions
 # the function-URL tests call <id>.lambda-url.<region>.localhost.localstack.cloud: resolve it here
 DNS_PLUGIN = """import socket
 _real = socket.getaddrinfo
@@ -80,13 +91,59 @@ def environment(src: Path, settings: Settings) -> dict[str, str]:
     }
 
 
-def selected(python: Path, src: Path, env: dict[str, str]) -> list[str]:
-    """The node ids to run: collected with the markers, other runtimes and services left out."""
+def test_sources(src: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(file, class::test) -> (the test's decorators and signature, its body), read with ast."""
+    found = {}
+    for name in FILES:
+        path = src / "tests" / "aws" / "services" / "lambda_" / name
+        text = path.read_text()
+        with warnings.catch_warnings():  # their regexes' escapes are not ours to fix
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text)
+        for owner in tree.body:
+            members = owner.body if isinstance(owner, ast.ClassDef) else [owner]
+            prefix = f"{owner.name}::" if isinstance(owner, ast.ClassDef) else ""
+            for node in members:
+                if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                    head = [ast.get_source_segment(text, d) or "" for d in node.decorator_list]
+                    head.append(ast.unparse(node.args))
+                    body = "\n".join(ast.get_source_segment(text, b) or "" for b in node.body)
+                    found[(name, prefix + node.name)] = ("\n".join(head), body)
+    return found
+
+
+def out_of_scope(node: str, sources: dict[tuple[str, str], tuple[str, str]]) -> str | None:
+    """Why a collected test is not the executor's to pass (None: it is)."""
+    path, _, test = node.partition("::")
+    name = test.partition("[")[0]
+    if OTHER_RUNTIMES.search(test):
+        return "another runtime than Python"
+    if name.split("::")[0] in NEEDS_IMAGES:
+        return "a container image (Docker)"
+    head, body = sources.get((Path(path).name, name), ("", ""))
+    if OTHER_SERVICES.search(head + body):
+        match = OTHER_SERVICES.search(head + body)
+        assert match is not None
+        return f"another AWS service ({match.group(1) or match.group(2)})"
+    if NON_PYTHON.search(body) and INVOKES.search(body):
+        return "another runtime than Python"  # invoked; API calls on such a function are kept
+    return None
+
+
+def selected(python: Path, src: Path, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The node ids to run (collected with the markers), and the others with why they are left out."""
     paths = [f"tests/aws/services/lambda_/{name}" for name in FILES]
     collect = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", "-m", MARKERS]
     collected = subprocess.run([*collect, *paths], cwd=src, env=env, capture_output=True, text=True)
-    ids = [line for line in collected.stdout.splitlines() if "::" in line]
-    return [node for node in ids if not OTHER_RUNTIMES.search(node.partition("::")[2])]
+    sources = test_sources(src)
+    run, left_out = [], {}
+    for node in (line for line in collected.stdout.splitlines() if "::" in line):
+        reason = out_of_scope(node, sources)
+        if reason:
+            left_out[node] = reason
+        else:
+            run.append(node)
+    return run, left_out
 
 
 def main() -> int:
@@ -99,9 +156,10 @@ def main() -> int:
     python = prepare(args.source, args.work, settings)
     src = args.work / "src"
     env = environment(src, settings)
-    ids = selected(python, src, env)
+    ids, left_out = selected(python, src, env)
     (args.work / "selected.txt").write_text("\n".join(ids) + "\n")
-    print(f"aws-parity: {len(ids)} tests against {settings.localstack_url}", flush=True)
+    print(f"aws-parity: {len(ids)} tests against {settings.localstack_url} "
+          f"({len(left_out)} left out: not the executor's)", flush=True)  # fmt: skip
     options = ["-p", "no:cacheprovider", "-p", "aws_parity_dns", "-q", "-rfE", "--timeout", "600"]
     run = [
         str(python),
@@ -113,7 +171,18 @@ def main() -> int:
         *pytest_args,
     ]
     run += ids
-    return subprocess.run(run, cwd=src, env=env).returncode
+    code = subprocess.run(run, cwd=src, env=env).returncode
+    if pytest_args:
+        print("aws-parity: a run with pytest arguments does not rewrite docs/aws-parity.md")
+    else:
+        report.write(args.work / "results.xml", left_out, source_commit(args.source), REPORT)
+        print(f"aws-parity: wrote {REPORT.relative_to(PROJECT_ROOT)}")
+    return code
+
+
+def source_commit(source: Path) -> str:
+    git_dir = source / ".git" if (source / ".git").exists() else source
+    return _output(["git", "--git-dir", str(git_dir), "log", "-1", "--format=%h %cs"])
 
 
 if __name__ == "__main__":
