@@ -98,6 +98,16 @@ def test_the_init_phase_runs_unthrottled_then_the_share_applies(runtime_of):
     assert runtime.cell.cpu_quota() == pytest.approx(128 / 1769, abs=0.001)
 
 
+@needs_cgroups
+def test_a_provisioned_init_gets_the_share_not_the_burst(runtime_of):
+    """Provisioned concurrency "has no cpu burst" (docs/fidelity.md): its Init runs at the share."""
+    runtime = runtime_of(128)
+    runtime.spec.env_vars["AWS_LAMBDA_INITIALIZATION_TYPE"] = "provisioned-concurrency"
+    runtime._spawn()
+    assert runtime.cell.cpu_quota() == pytest.approx(128 / 1769, abs=0.001)
+    call(runtime, {})
+
+
 @pytest.mark.parametrize("backend", ["cgroup", "signals"])
 def test_a_background_thread_makes_no_progress_between_invokes(runtime_of, backend, tmp_path):
     owner = None

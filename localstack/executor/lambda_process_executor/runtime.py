@@ -265,8 +265,11 @@ class RuntimeProcess:
         self._spawned_at = time.perf_counter()
         if self.cell is None:
             self.cell = self.confinement.cell(self.runtime_id)
-        # the Init phase's CPU first (AWS's burst), the share from the runtime's first /next
-        self.cell.limit_cpu(self.confinement.init_cores(self.spec.memory_mb))
+        # the Init phase's CPU first (AWS's burst, which provisioned concurrency does not get),
+        # the share from the runtime's first /next
+        provisioned = self.spec.env_vars.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency"
+        share = self.confinement.invoke_cores if provisioned else self.confinement.init_cores
+        self.cell.limit_cpu(share(self.spec.memory_mb))
         self.process = None
         if not self._start_extensions():
             return
