@@ -175,7 +175,8 @@ def main() -> int:
     if pytest_args:
         print("aws-parity: a run with pytest arguments does not rewrite docs/aws-parity.md")
     else:
-        report.write(args.work / "results.xml", left_out, source_commit(args.source), REPORT)
+        runtimes = set(settings.lambda_pythons)
+        report.write(args.work / "results.xml", left_out, source_commit(args.source), REPORT, runtimes)
         print(f"aws-parity: wrote {REPORT.relative_to(PROJECT_ROOT)}")
     return code
 

@@ -35,20 +35,36 @@ def outcomes(results: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
-def write(results: Path, left_out: dict[str, str], source: str, target: Path) -> None:
+def missing_runtime(node: str, runtimes: set[str]) -> str | None:
+    """The Python runtime a test runs that this machine has no interpreter for (refused with
+    Local.UnsupportedRuntime, as the issue asked), if any."""
+    named = re.search(r"\[(python3\.\d+)", node)
+    return named.group(1) if named and named.group(1) not in runtimes else None
+
+
+def write(results: Path, left_out: dict[str, str], source: str, target: Path, runtimes: set[str]) -> None:
+    """``runtimes``: the Python runtimes this machine runs (LOCAL_LAMBDA_PYTHON_3_X)."""
     ran = outcomes(results)
+    for node, (outcome, _) in list(ran.items()):
+        runtime = missing_runtime(node, runtimes)
+        if outcome == "failed" and runtime:
+            ran[node] = ("refused", f"no CPython {runtime.removeprefix('python')} on this machine")
     counts = Counter(outcome for outcome, _ in ran.values())
+    runs_here = ", ".join(sorted(runtimes, key=lambda name: int(name.rpartition(".")[2])))
     lines = [
         "# AWS's recorded Lambda tests against this executor",
         "",
         f"Written by `make aws-parity` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from localstack/localstack "
-        f"{source} (docs/fidelity.md says how it runs). Re-run it to refresh this page.",
+        f"{source} (docs/fidelity.md says how it runs), with the Python runtimes {runs_here}. "
+        "Re-run it to refresh this page.",
         "",
         "| | tests |",
         "|---|---|",
         f"| run | {len(ran)} |",
         f"| passed | {counts['passed']} |",
         f"| failed | {counts['failed']} |",
+        f"| refused: a runtime this machine has no CPython for (Local.UnsupportedRuntime) "
+        f"| {counts['refused']} |",
         f"| skipped by the tests themselves | {counts['skipped']} |",
         f"| left out: not the executor's | {len(left_out)} |",
         "",
@@ -57,6 +73,9 @@ def write(results: Path, left_out: dict[str, str], source: str, target: Path) ->
     ]
     failed = sorted((node, why) for node, (outcome, why) in ran.items() if outcome == "failed")
     lines += [f"- {node.split('::', 1)[1]}: {why.replace('|', '/')}" for node, why in failed] or ["None."]
+    refused = Counter(why for outcome, why in ran.values() if outcome == "refused")
+    lines += ["", "## Refused", ""]
+    lines += [f"- {why}: {number} tests" for why, number in sorted(refused.items())] or ["None."]
     lines += ["", "## Left out, and why", ""]
     for reason, number in sorted(Counter(left_out.values()).items()):
         lines.append(f"- {reason}: {number}")

@@ -71,19 +71,23 @@ RESULTS = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="
  time="1"><failure message="assert #x1B[33m502#x1B[0m == 200&#10;more">trace</failure></testcase>
 <testcase classname="tests.aws.services.lambda_.test_lambda_api.TestLambdaUrl" name="test_skip" time="0">
 <skipped message="not on LocalStack"/></testcase>
+<testcase classname="tests.aws.services.lambda_.test_lambda_runtimes.TestPythonRuntimes"
+ name="test_versions[python3.14]" time="1"><failure message="KeyError: 'version'">trace</failure></testcase>
 <testcase name="test_cut_off" time="0"/>
 </testsuite></testsuites>"""
 
 
-def test_the_report_counts_what_pytest_recorded_and_names_each_failure(tmp_path):
+def test_the_report_counts_what_pytest_recorded_names_each_failure_and_the_refusals(tmp_path):
     results, target = tmp_path / "results.xml", tmp_path / "aws-parity.md"
     results.write_text(RESULTS)
     left_out = {"a": "another runtime than Python", "b": "another runtime than Python"}
-    aws_parity_report.write(results, left_out, "8b9a79f 2026-03-23", target)
+    aws_parity_report.write(results, left_out, "8b9a79f 2026-03-23", target, {"python3.12", "python3.13"})
     text = target.read_text()
-    assert "| run | 3 |" in text and "| passed | 1 |" in text and "| failed | 1 |" in text
+    assert "| run | 4 |" in text and "| passed | 1 |" in text and "| failed | 1 |" in text
     assert (
         "| skipped by the tests themselves | 1 |" in text and "| left out: not the executor's | 2 |" in text
     )
     assert "- TestLambdaBehavior::test_bad[python3.12]: assert 502 == 200\n" in text
     assert "- another runtime than Python: 2" in text
+    assert "| refused: a runtime this machine has no CPython for (Local.UnsupportedRuntime) | 1 |" in text
+    assert "- no CPython 3.14 on this machine: 1 tests" in text, "a missing runtime is no failure"
