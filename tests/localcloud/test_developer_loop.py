@@ -73,6 +73,46 @@ def test_a_save_runs_at_the_next_invoke_and_warm_runtimes_stay_warm(lambda_clien
     assert invoke(lambda_client, name)[0] == {"says": "hi v2"}, "the common layer is served too"
 
 
+def spare_of(tree: Path, timeout: float = 15.0) -> int:
+    """The pid of the runtime waiting for the tree's next reload, found in the process table."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError):
+                continue
+            if argv[1:2] and argv[1].endswith(b"reload_spare.py") and str(tree).encode() in b" ".join(argv):
+                return int(entry.name)
+        time.sleep(0.1)
+    raise AssertionError(f"no spare runtime for {tree} within {timeout} s")
+
+
+# colorsys: a module nothing but this code imports, so only the spare has it before the handler
+AHEAD = """import os
+import sys
+
+AHEAD = "colorsys" in sys.modules
+import colorsys  # noqa: E402
+
+
+def handler(event, context):
+    return {{"pid": os.getpid(), "ahead": AHEAD, "says": "{version}"}}
+"""
+
+
+def test_a_reload_runs_in_the_runtime_that_waited_with_the_dependencies_imported(lambda_client, tree):
+    write(tree / "functions" / "hello" / "app.py", AHEAD.format(version="v1"))
+    name = deployed(lambda_client, tree, {CODE_ROOT_ENV: str(tree)})
+    first = invoke(lambda_client, name)[0]
+    assert first["ahead"] is False, "a first cold start imports everything itself"
+    waiting = spare_of(tree)  # started once the first Init was over
+    write(tree / "functions" / "hello" / "app.py", AHEAD.format(version="v2"))
+    second = invoke(lambda_client, name)[0]
+    assert second["says"] == "v2" and second["pid"] == waiting, "the reload ran in the spare that waited"
+    assert second["ahead"] is True, "the code's own imports were imported ahead"
+
+
 def test_a_syntax_error_is_lambdas_error_and_the_next_save_heals_it(lambda_client, tree):
     name = deployed(lambda_client, tree, {CODE_ROOT_ENV: str(tree)})
     invoke(lambda_client, name)

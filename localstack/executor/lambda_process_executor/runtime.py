@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from lambda_process_executor import bootstrap, procfs, ulimits
+from lambda_process_executor import bootstrap, procfs, spares, ulimits
 from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.code_source import DEBUG_TIMEOUT_SECONDS, DebugOptions, code_source
 from lambda_process_executor.confinement import Cell, Confinement
@@ -215,6 +215,10 @@ class RuntimeProcess:
             after_runtime=[self.debug.debugpy] if self.debug.port and self.debug.debugpy else [],
         )
         self.extensions = Extensions(self.function_env, self._freeze_if_idle)
+        spare_fits = (
+            self.code.watched and not self.debug.port and not spec.env_vars.get(bootstrap.EXEC_WRAPPER_ENV)
+        )
+        self.spare = spares.ReloadSpare() if spare_fits else None
 
     # --- the process -----------------------------------------------------------------
     @property
@@ -275,23 +279,29 @@ class RuntimeProcess:
             return
         if self.code.watched:
             self._code_seen = self.code.fingerprint()
-        with open(self.log_path, "ab", buffering=0) as log:
-            self.process = SPAWNER.popen(
-                bootstrap.command(
-                    self.function_env,
-                    self.debug.command(self.spec.python, self.spec.handler),
-                    self.code.task_root,
-                    Path(self.spec.opt_dir),
-                ),
-                cwd=str(self.code.task_root),
-                env=self.function_env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = (self.spare.take() if self.spare else None) or self._launch(
+            bootstrap.command(
+                self.function_env,
+                self.debug.command(self.spec.python, self.spec.handler),
+                self.code.task_root,
+                Path(self.spec.opt_dir),
+            ),
+            stdin=subprocess.DEVNULL,
+        )
         procfs.write_pid_file(self.env_dir / PID_FILE, self.process.pid)
         self.cell.adopt(self.process.pid)
+
+    def _launch(self, argv: list[str], stdin: int) -> subprocess.Popen[bytes]:
+        """A process of the function's: its environment, the task root, output to its log."""
+        with open(self.log_path, "ab", buffering=0) as log:
+            return SPAWNER.popen(argv, cwd=str(self.code.task_root), env=self.function_env, stdin=stdin,
+                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+    def _start_spare(self) -> subprocess.Popen[bytes]:
+        folders = [str(folder) for folder in self.code.watched]
+        return self._launch(
+            [self.spec.python, str(spares.SCRIPT), self.spec.handler, *folders], subprocess.PIPE
+        )
 
     def _start_extensions(self) -> bool:
         """Extension init, before the runtime's: each registers and calls Next; False (and an
@@ -323,6 +333,8 @@ class RuntimeProcess:
     def mark_ready(self) -> None:
         if not self.ready.is_set():
             self.init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
+            if self.spare is not None:  # the next reload's runtime, once this Init is over
+                self.spare.prepare(self._start_spare)
             if self.cell is not None:
                 self.cell.limit_cpu(self.confinement.invoke_cores(self.spec.memory_mb))
             self.ready.set()
@@ -425,6 +437,8 @@ class RuntimeProcess:
 
     def close(self) -> None:
         """Shuts the environment down, removes its cell, stops its Runtime API and its folder."""
+        if self.spare is not None:
+            self.spare.stop()
         self.shut_down("spindown")
         if self.cell is not None:
             self.cell.release()
