@@ -44,7 +44,6 @@ LONGEST_FIRST = (
     "tests/deployment/test_deploy_aws.py",
     "tests/reliability/test_restart.py",
     "tests/reliability/test_load_and_faults.py",
-    "tests/scenarios/test_make_scenarios.py",
     "tests/deployment/test_deployed_stack.py",
 )
 
