@@ -28,8 +28,8 @@ def outcomes(results: Path) -> dict[str, tuple[str, str]]:
             element = case.find(tag)
             if element is not None:
                 outcome = "skipped" if tag == "skipped" else "failed"
-                why = ANSI.sub("", element.attrib.get("message", "")).strip().splitlines()[0:1]
-                why = why[0][:160] if why else ""
+                lines = ANSI.sub("", element.attrib.get("message", "")).strip().splitlines()
+                why = lines[0][:160] if lines else ""
                 break
         found[node] = (outcome, why)
     return found
