@@ -155,8 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database", default=DeploySettings.from_env().database)
     parser.add_argument("--users", type=int, default=SeedSize.users)
-    parser.add_argument("--history-per-user", type=int, default=SeedSize.from_env().history_per_user)
-    parser.add_argument("--games", type=int, default=SeedSize.from_env().games)
+    size = SeedSize.from_env()
+    parser.add_argument("--history-per-user", type=int, default=size.history_per_user)
+    parser.add_argument("--games", type=int, default=size.games)
     args = parser.parse_args(argv)
     client = mongo_client(args.uri or Settings.from_env().effective_mongodb_uri)
     try:

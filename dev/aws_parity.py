@@ -121,9 +121,7 @@ def out_of_scope(node: str, sources: dict[tuple[str, str], tuple[str, str]]) -> 
     if name.split("::")[0] in NEEDS_IMAGES:
         return "a container image (Docker)"
     head, body = sources.get((Path(path).name, name), ("", ""))
-    if OTHER_SERVICES.search(head + body):
-        match = OTHER_SERVICES.search(head + body)
-        assert match is not None
+    if match := OTHER_SERVICES.search(head + body):
         return f"another AWS service ({match.group(1) or match.group(2)})"
     if NON_PYTHON.search(body) and INVOKES.search(body):
         return "another runtime than Python"  # invoked; API calls on such a function are kept

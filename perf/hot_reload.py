@@ -46,18 +46,16 @@ def measure(settings: Settings, rounds: int = 5) -> dict[str, Any]:
                                     executor_env={CODE_ROOT_ENV: str(tree)})  # fmt: skip
     samples: list[float] = []
     invokes: list[int] = []
-    answered: list[float] = []
 
-    def call(saved: float | None = None) -> str:
-        """The invoke's log up to its answer (a new mark is printed at import, in Init); with
-        ``saved``, a sample from it to the answer. The extensions' end of the Invoke phase
-        comes after the answer, so it is waited for but not counted."""
+    def call() -> tuple[str, float]:
+        """The invoke's log up to its answer (a new mark is printed at import, in Init) and when
+        the answer came. The extensions' end of the Invoke phase comes after the answer, so it
+        is waited for but not counted."""
         result = runtime.invoke(Invocation(str(uuid.uuid4()), arn, event))
-        if saved is not None:
-            answered.append((time.perf_counter() - saved) * 1000)
+        answered = time.perf_counter()
         if result.settle:
             result.settle()
-        return result.logs
+        return result.logs, answered
 
     try:
         call()  # the first cold start: not a reload
@@ -68,9 +66,10 @@ def measure(settings: Settings, rounds: int = 5) -> dict[str, Any]:
             saved, tries = time.perf_counter(), 0
             while True:
                 tries += 1
-                if mark in call(saved):
+                logs, answered = call()
+                if mark in logs:
                     break
-            samples.append(answered[-1])
+            samples.append((answered - saved) * 1000)
             invokes.append(tries)
             call()  # warm again: no change, no reload
     finally:

@@ -33,12 +33,11 @@ from lambda_process_executor.capacity import CapacitySettings
 from lambda_process_executor.environment import UnsupportedRuntimeError
 from lambda_process_executor.payloads import error_body
 from lambda_process_executor.pool import FunctionPool, RuntimePool
-from lambda_process_executor.runtime import Invocation, RuntimeProcess, RuntimeSpec
+from lambda_process_executor.runtime import INITIALIZATION_TYPE_ENV, Invocation, RuntimeProcess, RuntimeSpec
 
 LOG = logging.getLogger(__name__)
 
 WORK_DIR_ENV = "LAMBDA_PROCESS_EXECUTOR_DIR"
-INITIALIZATION_TYPE_ENV = "AWS_LAMBDA_INITIALIZATION_TYPE"
 REFUSAL_ERROR_TYPE = "Local.UnsupportedRuntime"
 INITIALIZATION_TYPES = ("on-demand", "provisioned-concurrency", "snap-start")
 
@@ -185,7 +184,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             runtime=version_config.runtime,
             env_vars={key: str(value) for key, value in env_vars.items()},
         )
-        if env_vars.get(INITIALIZATION_TYPE_ENV) == "provisioned-concurrency" and not self.refusal:
+        if self.spec.provisioned and not self.refusal:
             self._initialise_ahead()
 
     def _initialise_ahead(self) -> None:

@@ -60,6 +60,7 @@ INVOCATION_PREFIX = f"{RUNTIME_API_PREFIX}/invocation/"
 MEMORY_POLL_SECONDS = 0.05  # the kernel's high-water mark catches peaks between polls
 INIT_TIMEOUT_SECONDS = 10.0
 PID_FILE = "runtime.pid"
+INITIALIZATION_TYPE_ENV = "AWS_LAMBDA_INITIALIZATION_TYPE"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,11 @@ class RuntimeSpec:
     @property
     def runtime_version(self) -> str:
         return self.runtime.replace("python", "python:")
+
+    @property
+    def provisioned(self) -> bool:
+        """A provisioned-concurrency environment's: Init ahead of any invoke, with no burst."""
+        return self.env_vars.get(INITIALIZATION_TYPE_ENV) == "provisioned-concurrency"
 
 
 @dataclass
@@ -271,8 +277,7 @@ class RuntimeProcess:
             self.cell = self.confinement.cell(self.runtime_id)
         # the Init phase's CPU first (AWS's burst, which provisioned concurrency does not get),
         # the share from the runtime's first /next
-        provisioned = self.spec.env_vars.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "provisioned-concurrency"
-        share = self.confinement.invoke_cores if provisioned else self.confinement.init_cores
+        share = self.confinement.invoke_cores if self.spec.provisioned else self.confinement.init_cores
         self.cell.limit_cpu(share(self.spec.memory_mb))
         self.process = None
         if not self._start_extensions():
