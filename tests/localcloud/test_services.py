@@ -141,6 +141,17 @@ def test_write_and_read_pid_file_round_trip(tmp_path):
     assert read_pid_file(tmp_path / "child.pid") is None
 
 
+def test_reading_a_dead_child_leaves_its_exit_status_to_its_owner(tmp_path):
+    """A runtime that exits at once (a missing exec wrapper: 127) is a zombie when its PID file
+    is written; reaping it there would make Popen report exit status 0."""
+    child = subprocess.Popen(["/bin/sh", "-c", "exit 127"])
+    while process_start_time(child.pid) is not None:  # until it is a zombie
+        pass
+    write_pid_file(tmp_path / "child.pid", child.pid)
+    assert read_pid_file(tmp_path / "child.pid") is None
+    assert child.wait() == 127
+
+
 class _ForeignSpotlight(http.server.BaseHTTPRequestHandler):
     """Answers like a Spotlight, but make did not start it."""
 

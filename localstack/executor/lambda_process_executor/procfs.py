@@ -6,7 +6,6 @@ the bench and the tests all use it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -22,13 +21,12 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 
 def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a live (non-zombie) process, or None."""
+    """The kernel's start time of a live (non-zombie) process, or None.
+
+    A zombie is never reaped here: its exit status belongs to its owner (a Popen reaped behind
+    its back reports exit status 0)."""
     fields = _stat_fields(pid)
-    if fields is None:
-        return None
-    if fields[0] == "Z":
-        with contextlib.suppress(ChildProcessError):  # our own child: reap it
-            os.waitpid(pid, os.WNOHANG)
+    if fields is None or fields[0] == "Z":
         return None
     return fields[19]
 
