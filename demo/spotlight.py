@@ -12,27 +12,60 @@ from typing import Any
 
 from localcloud import http
 
+KEPT = 1000  # envelopes a reader remembers per Spotlight (Spotlight itself holds 500)
+
+
+class _Feed:
+    """Spotlight's stream read from where the last read ended (SSE's Last-Event-ID).
+
+    Replaying the whole buffer at every poll costs seconds once it holds a few hundred traces
+    (a burst, the tour) and, on a busy machine, a replay cut short misses the newest: polls
+    then found nothing for minutes. Each read now asks only for what came after the last
+    envelope seen, and keeps what it saw."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.last_id = ""
+        self.seen: dict[str, list[Any]] = {}  # by Spotlight's id for the envelope, oldest first
+
+    def read(self, idle: float, at_most: float) -> list[list[Any]]:
+        headers = {"Accept": "text/event-stream"}
+        if self.last_id:  # unknown to Spotlight (restarted, cleared): it replays all it holds
+            headers["Last-Event-ID"] = self.last_id
+        envelope: list[Any] | None = None
+        deadline = time.monotonic() + at_most
+        with http.open_stream(f"{self.url}/stream", headers, idle) as stream:
+            while time.monotonic() < deadline:
+                try:
+                    line = stream.readline()
+                except TimeoutError:
+                    break
+                if not line:
+                    break
+                if line.startswith(b"data:"):
+                    try:
+                        envelope = json.loads(line[5:])
+                    except ValueError:
+                        envelope = None
+                elif line.startswith(b"id:") and envelope is not None:  # an event's id follows its data
+                    self.last_id = line[3:].strip().decode()
+                    self.seen.pop(self.last_id, None)
+                    self.seen[self.last_id] = envelope
+                    envelope = None
+        for old in list(self.seen)[:-KEPT]:
+            del self.seen[old]
+        return list(self.seen.values())
+
+
+_FEEDS: dict[str, _Feed] = {}
+
 
 def read_envelopes(spotlight_url: str, idle: float = 0.5, at_most: float = 30.0) -> list[list[Any]]:
-    """Every envelope Spotlight holds: [header, [[item header, payload], ...]]. The newest come
-    last in the replay, so it is read to its end (no line for ``idle`` seconds), not for a fixed
-    time: a full buffer on a busy machine takes seconds, and a cut replay misses the newest."""
-    envelopes = []
-    deadline = time.monotonic() + at_most
-    with http.open_stream(f"{spotlight_url}/stream", {"Accept": "text/event-stream"}, idle) as stream:
-        while time.monotonic() < deadline:
-            try:
-                line = stream.readline()
-            except TimeoutError:
-                break
-            if not line:
-                break
-            if line.startswith(b"data:"):
-                try:
-                    envelopes.append(json.loads(line[5:]))
-                except ValueError:
-                    continue
-    return envelopes
+    """Every envelope Spotlight holds, and what this process read from it before:
+    [header, [[item header, payload], ...]], oldest first. Only what is new since the last read
+    crosses the wire, read to its end (no line for ``idle`` seconds)."""
+    feed = _FEEDS.setdefault(spotlight_url, _Feed(spotlight_url))
+    return feed.read(idle, at_most)
 
 
 def items(envelopes: list[list[Any]], item_type: str) -> list[dict[str, Any]]:
@@ -78,3 +111,4 @@ def function_of(transaction: dict[str, Any]) -> str:
 
 def clear(spotlight_url: str) -> None:
     http.request(f"{spotlight_url}/clear", "DELETE", timeout=5)
+    _FEEDS.pop(spotlight_url, None)
