@@ -16,6 +16,7 @@ from pymongo import MongoClient
 
 from deploy.seed import SeedSize, seed
 from slot_common import settings as settings_module
+from tests.support.sentry_capture import reset_sentry
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 SMALL = SeedSize(users=3, history_per_user=600, games=3000, days=30)
@@ -29,6 +30,15 @@ def load_app(service: str) -> Any:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(autouse=True)
+def no_sentry_client_left() -> Any:
+    """The apps set Sentry up at import, and some tests with a capturing transport: none of it
+    may outlive the test. The tests that run next in this worker's process send requests of
+    their own trace (make scenarios), which a leftover client's stdlib integration rewrites."""
+    yield
+    reset_sentry()
 
 
 @pytest.fixture

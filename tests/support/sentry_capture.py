@@ -41,4 +41,8 @@ def meets_n_plus_one_conditions(transaction: dict[str, Any]) -> bool:
 
 
 def reset_sentry() -> None:
-    sentry_sdk.init()
+    """No Sentry client in this process any more. ``sentry_sdk.init()`` without a DSN is not
+    that: its client keeps the stdlib integration, which puts a trace header of its own ahead
+    of every request's (make scenarios' calls then continued the SDK's trace, not theirs)."""
+    sentry_sdk.get_client().close()
+    sentry_sdk.get_global_scope().set_client(None)
