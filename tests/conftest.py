@@ -37,14 +37,23 @@ TEST_SETTINGS = Settings(
 )
 
 
-# The files that take longest (pytest --durations), first: with whole files per worker, the
-# workers then end together instead of one finishing the longest file alone.
+# The files that take longest (pytest --durations, summed per file), longest first. `make test`
+# passes --no-loadscope-reorder, so xdist hands whole files to the workers in this order (by
+# default it orders them by their number of tests, which put these hour-glass files last and
+# left one worker running them alone): the longest first, then the rest, keeps the two
+# workers' totals within a file's length of each other.
 LONGEST_FIRST = (
     "tests/browser/test_debug_page.py",
     "tests/deployment/test_deploy_aws.py",
-    "tests/reliability/test_restart.py",
-    "tests/reliability/test_load_and_faults.py",
     "tests/deployment/test_deployed_stack.py",
+    "tests/scenarios/test_make_scenarios.py",
+    "tests/reliability/test_restart.py",
+    "tests/localcloud/test_lambda_executor.py",
+    "tests/reliability/test_load_and_faults.py",
+    "tests/localcloud/test_capacity.py",
+    "tests/localcloud/test_sentry_relay.py",
+    "tests/deployment/test_transaction_names_deployed.py",
+    "tests/localcloud/test_services.py",
 )
 
 
