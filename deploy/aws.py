@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import boto3
 
 from demo.scenario_catalog import page_table
 from deploy import sentry_setup, website
-from deploy.local import Progress, StepFailedError, empty_bucket
+from deploy.local import Progress, StepFailedError, empty_bucket, page_bucket
 from deploy.seed import SeedSize, seed
 from deploy.settings import DeploySettings
 from localcloud.services import mongo_client
@@ -34,6 +35,12 @@ from localcloud.settings import PROJECT_ROOT
 SAMCONFIG = PROJECT_ROOT / "samconfig.toml"
 BUILD_DIR = PROJECT_ROOT / ".local" / "aws" / "build"
 CACHE_DIR = PROJECT_ROOT / ".local" / "aws" / "cache"
+# S3 website endpoints: s3-website-<region> in the regions older than 2014, s3-website.<region>
+# in the others (AWS's "Website endpoints" table)
+DASH_WEBSITE_REGIONS = frozenset({
+    "us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1", "ap-southeast-2",
+    "ap-northeast-1", "sa-east-1", "us-gov-west-1",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,17 @@ def existing_origin(target: AwsTarget) -> str:
         return ""
 
 
+def expected_origin(target: AwsTarget) -> str:
+    """The page bucket's website origin before the bucket exists (the template names it
+    <stack>-page), so that a fresh deploy needs one `sam deploy`; if the stack's WebsiteUrl
+    says otherwise, a second deploy corrects CORS."""
+    bucket = page_bucket(target.stack)
+    if target.endpoint_url:
+        return website.website_origin(bucket, urllib.parse.urlsplit(target.endpoint_url).port or 4566)
+    separator = "-" if target.region in DASH_WEBSITE_REGIONS else "."
+    return f"http://{bucket}.s3-website{separator}{target.region}.amazonaws.com"
+
+
 def api_url(target: AwsTarget, outputs: dict[str, str]) -> str:
     """The API's base URL: the stack's output on AWS; the path-style URL on LocalStack."""
     if target.endpoint_url:
@@ -153,7 +171,7 @@ def deploy_aws(target: AwsTarget, log: Callable[[str], None] = print) -> dict[st
     _sam(target, "build", "--template", "template.yaml", "--build-dir", str(BUILD_DIR),
          "--cached", "--cache-dir", str(CACHE_DIR), log=log)  # fmt: skip
     progress.step(f"sam deploy {target.stack} ({target.region})")
-    known = existing_origin(target)
+    known = existing_origin(target) or expected_origin(target)
     outputs = sam_deploy(target, known, log)
     origin = outputs["WebsiteUrl"].rstrip("/")
     if origin != known:  # CORS for the page's own origin, known once the bucket exists

@@ -56,6 +56,8 @@ def test_deploy_aws_end_to_end_then_destroy(aws_env, localstack_server):
     for step in ("sam build", "sam deploy", "debug page", "seed data", "Sentry dashboard", "done"):
         assert step in deployed.stdout, step
     assert "skipped: set SENTRY_AUTH_TOKEN" in deployed.stdout
+    # the page's origin is known before its bucket exists: one `sam deploy` from nothing too
+    assert deployed.stdout.count("Successfully created/updated stack") == 1, deployed.stdout[-2000:]
     with pymongo.MongoClient(aws_env["MONGODB_URI"], serverSelectionTimeoutMS=5000) as mongo:
         seeded = mongo[aws_env["MONGODB_DATABASE"]]
         assert seeded[GAMES].count_documents({}) == 3000, "SEED_GAMES sizes the seed"

@@ -63,3 +63,18 @@ def test_destroy_empties_the_page_bucket_then_deletes_and_its_failure_names_dest
         assert s3.list_objects_v2(Bucket="yesterday-page").get("KeyCount") == 0
     assert deleted and deleted[0][:3] == ("delete", "--stack-name", "yesterday")
     assert capsys.readouterr().err.startswith("destroy-aws: sam delete failed: the stack is busy")
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint", "origin"),
+    [
+        ("us-east-1", None, "http://demo-page.s3-website-us-east-1.amazonaws.com"),
+        ("eu-central-1", None, "http://demo-page.s3-website.eu-central-1.amazonaws.com"),
+        ("us-east-1", "http://127.0.0.1:4599", "http://demo-page.s3-website.localhost.localstack.cloud:4599"),
+    ],
+)
+def test_the_page_origin_is_known_before_the_bucket_exists(region, endpoint, origin):
+    """AWS's two website endpoint forms (and LocalStack's): right, a fresh deploy is one
+    `sam deploy`; the end-to-end test counts them."""
+    target = aws.AwsTarget("demo", region, "", endpoint, aws.DeploySettings.from_env())
+    assert aws.expected_origin(target) == origin
