@@ -18,6 +18,12 @@ class Reply:
     headers: dict[str, str]
     body: bytes
 
+    def header(self, name: str) -> str | None:
+        """A header by its name in any case (HTTP's names are case-insensitive; Spotlight's
+        server sends them in lower case)."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
+
     def json(self) -> Any:
         """The body as JSON, or ``{"raw": text}`` when it is not JSON."""
         try:

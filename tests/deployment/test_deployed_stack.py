@@ -17,6 +17,7 @@ import pytest
 
 from dev import events
 from dev.logs import read_logs
+from localcloud.services import spotlight
 from tests.conftest import TEST_SETTINGS
 
 pytestmark = pytest.mark.localstack
@@ -159,9 +160,12 @@ def test_a_second_deploy_changes_nothing(deployed_stack):
         )
 
     deploy()
+    viewer = spotlight(TEST_SETTINGS)
+    before = viewer.pid()
     started = time.monotonic()
     again = deploy()
     assert again.stack_change == "unchanged"
+    assert viewer.pid() == before, "Spotlight (and every trace it holds) outlives a redeploy"
     assert again.api_id == deployed_stack.api_id
     assert time.monotonic() - started < 60
 
