@@ -63,8 +63,7 @@ def down(settings: Settings, names: list[str]) -> int:
     services = all_services(settings)
     for name in reversed(names or list(services)):
         if name in services:
-            stopped = services[name].stop()
-            print(f"{name}: {'stopped' if stopped else 'was not running'}")
+            print(f"{name}: {services[name].stop()}")
     return 0
 
 

@@ -23,19 +23,20 @@ class ServiceError(RuntimeError):
     """A service could not be started or stopped; the message says what to read."""
 
 
-def stop_pid(pid: int, timeout: float, group: bool = True) -> None:
-    """SIGTERM, wait, then SIGKILL: the process (group) is gone when this returns."""
+def stop_pid(pid: int, timeout: float, group: bool = True) -> bool:
+    """SIGTERM, wait, then SIGKILL: the process (group) is gone when this returns. False if it
+    took the SIGKILL (it did not end by itself within ``timeout``)."""
     start_time = process_start_time(pid)
     send = os.killpg if group else os.kill
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         try:
             send(pid, sig)
         except (ProcessLookupError, PermissionError):
-            return
+            return sig == signal.SIGTERM
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if process_start_time(pid) != start_time:
-                return
+                return sig == signal.SIGTERM
             time.sleep(0.05)
     raise ServiceError(f"process {pid} survived SIGKILL")
 
@@ -123,13 +124,17 @@ class ManagedProcess:
                 )
             time.sleep(0.1)
 
-    def stop(self) -> bool:
-        """Stops what this project started; returns False if nothing of ours was running."""
+    def stop(self) -> str:
+        """Stops what this project started: "stopped", "killed" (it did not end on SIGTERM
+        within its stop timeout) or "was not running" (nothing of ours)."""
         pid = self.pid()
-        stopped = False
+        outcome = "was not running"
         if pid is not None:
-            stop_pid(pid, self.stop_timeout)
-            stopped = True
+            outcome = (
+                "stopped"
+                if stop_pid(pid, self.stop_timeout)
+                else f"killed: no exit {self.stop_timeout:.0f} s after SIGTERM"
+            )
         self.pid_path.unlink(missing_ok=True)
         self.after_stop()
-        return stopped
+        return outcome

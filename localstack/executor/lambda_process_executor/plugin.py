@@ -9,10 +9,12 @@ class ProcessRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "process"
 
     def load(self, *args: Any, **kwargs: Any) -> type:
+        from lambda_process_executor import exit_watchdog
         from lambda_process_executor.capacity import MODE_THROTTLE, CapacitySettings
         from lambda_process_executor.executor import ProcessRuntimeExecutor
         from lambda_process_executor.throttling import answer_throttles_with_500
 
         if CapacitySettings.from_env().mode == MODE_THROTTLE:
             answer_throttles_with_500()
+        exit_watchdog.register()
         return ProcessRuntimeExecutor
