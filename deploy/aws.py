@@ -92,6 +92,7 @@ def parameter_overrides(target: AwsTarget, allowed_origin: str) -> list[str]:
     deploy = target.deploy
     values = {
         "MongoDbUri": target.mongodb_uri,
+        "MongoDbDatabase": deploy.database,  # the one the seed step fills
         "SentryDsn": deploy.sentry_dsn,
         "SentryEnvironment": deploy.sentry_environment,
         "SentryRelease": deploy.sentry_release,

@@ -127,6 +127,7 @@ def stack_parameters(settings: Settings, name: str) -> dict[str, str]:
     deploy = DeploySettings.from_env()
     parameters = {
         "MongoDbUri": settings.effective_mongodb_uri,
+        "MongoDbDatabase": deploy.database,  # the one seed_database fills
         "SentryDsn": deploy.sentry_dsn,
         "SentrySpotlight": f"{settings.spotlight_url}/stream",
         "SentryEnvironment": deploy.sentry_environment,
