@@ -6,23 +6,36 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+class Headers(dict[str, str]):
+    """A reply's headers, looked up by name in any case: HTTP's names are case-insensitive, and
+    servers differ (Spotlight's sends them in lower case, API Gateway's as the function wrote
+    them). Stored in lower case."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.lower(), value) for name, value in items)
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
 @dataclass
 class Reply:
     status: int
-    headers: dict[str, str]
+    headers: Headers
     body: bytes
-
-    def header(self, name: str) -> str | None:
-        """A header by its name in any case (HTTP's names are case-insensitive; Spotlight's
-        server sends them in lower case)."""
-        wanted = name.lower()
-        return next((value for key, value in self.headers.items() if key.lower() == wanted), None)
 
     def json(self) -> Any:
         """The body as JSON, or ``{"raw": text}`` when it is not JSON."""
@@ -43,9 +56,9 @@ def request(
     prepared = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with OPENER.open(prepared, timeout=timeout) as response:
-            return Reply(response.status, dict(response.headers), response.read())
+            return Reply(response.status, Headers(response.headers.items()), response.read())
     except urllib.error.HTTPError as error:
-        return Reply(error.code, dict(error.headers), error.read())
+        return Reply(error.code, Headers(error.headers.items()), error.read())
 
 
 def answers(url: str, expect: bytes | None = None, timeout: float = 1) -> bool:

@@ -28,7 +28,7 @@ def cors_allows(url: str, origin: str) -> bool:
         )
     except OSError:
         return False
-    return reply.status < 400 and reply.header("Access-Control-Allow-Origin") in (origin, "*")
+    return reply.status < 400 and reply.headers.get("Access-Control-Allow-Origin") in (origin, "*")
 
 
 def mongo_client(uri: str, timeout_ms: int = 5000) -> Any:
