@@ -62,12 +62,11 @@ def test_deploy_aws_end_to_end_then_destroy(aws_env, localstack_server):
         seeded = mongo[aws_env["MONGODB_DATABASE"]]
         assert seeded[GAMES].count_documents({}) == 3000, "SEED_GAMES sizes the seed"
         assert seeded[GAME_HISTORY].count_documents({}) == 100 * 10, "SEED_HISTORY_PER_USER too"
+        # the functions must read this database (MONGODB_DATABASE), not the default one, which
+        # other tests on this MongoDB fill too
+        seeded[USERS].update_one({"_id": "user_1"}, {"$set": {"balance": 4321}})
     api = next(line.split()[-1] for line in deployed.stdout.splitlines() if line.strip().startswith("API"))
 
-    # the functions read the database the deploy seeded (MONGODB_DATABASE), not the default
-    # one, which other tests on this MongoDB fill too
-    with pymongo.MongoClient(aws_env["MONGODB_URI"], serverSelectionTimeoutMS=5000) as mongo:
-        mongo[aws_env["MONGODB_DATABASE"]][USERS].update_one({"_id": "user_1"}, {"$set": {"balance": 4321}})
     balance = http.request(f"{api}/api/v1/users/user_1/balance", timeout=60)
     assert balance.status == 200 and balance.json()["balance"] == 4321, balance
     dangerous = http.request(
