@@ -10,7 +10,9 @@ LS_VENV      := $(LOCAL)/venv-localstack
 LAMBDA_VENV  := $(LOCAL)/venv-lambda
 SPOTLIGHT    := localstack/spotlight
 EXECUTOR_SRC := $(wildcard localstack/executor/pyproject.toml localstack/executor/lambda_process_executor/*.py)
-PIP_QUIET    := --quiet --disable-pip-version-check
+UV           := $(VENV)/bin/uv
+# every environment's installs: pinned files, bytecode compiled (as pip would) for start-up time
+UV_INSTALL   := $(UV) pip install --quiet --compile-bytecode
 export PYTHONPATH := $(CURDIR):$(CURDIR)/localstack:$(CURDIR)/localstack/executor:$(CURDIR)/layers/common/python
 export SAM_CLI_TELEMETRY := 0
 FRONTEND     := frontend
@@ -30,40 +32,45 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 # --- environments (created on first use, rebuilt when their pinned inputs change) ---------
-$(VENV)/.installed: requirements/dev.txt
+# the installer first: .venv with pip, then uv (requirements/installer.txt) into it
+$(UV): requirements/installer.txt
 	@scripts/check-prerequisites
 	@py=$$(scripts/find-python313) || exit 1; \
-	  echo "==> dev environment $(VENV) (Python 3.13)"; \
+	  echo "==> dev environment $(VENV) (Python 3.13) and its installer, uv"; \
 	  [ -x $(PY) ] || $$py -m venv $(VENV)
-	$(PY) -m pip install $(PIP_QUIET) -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/installer.txt
+	@touch $@
+
+$(VENV)/.installed: requirements/dev.txt $(UV)
+	$(UV_INSTALL) --python $(PY) -r requirements/dev.txt
 	@# the project's import roots, so that `.venv/bin/python -m deploy.build` works outside make too
 	@printf '%s\n' $(subst :, ,$(PYTHONPATH)) > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/slot-machine-project.pth"
 	@touch $@
 
-$(LS_VENV)/.installed: localstack/requirements.txt $(EXECUTOR_SRC)
+$(LS_VENV)/.installed: localstack/requirements.txt $(EXECUTOR_SRC) $(UV)
 	@py=$$(scripts/find-python313) || exit 1; \
 	  echo "==> LocalStack environment $(LS_VENV)"; \
 	  [ -x $(LS_VENV)/bin/python ] || $$py -m venv $(LS_VENV)
-	$(LS_VENV)/bin/python -m pip install $(PIP_QUIET) -r localstack/requirements.txt
-	$(LS_VENV)/bin/python -m pip install $(PIP_QUIET) --no-deps --force-reinstall ./localstack/executor
+	$(UV_INSTALL) --python $(LS_VENV)/bin/python -r localstack/requirements.txt
+	$(UV_INSTALL) --python $(LS_VENV)/bin/python --no-deps --reinstall ./localstack/executor
 	@rm -rf localstack/executor/build localstack/executor/*.egg-info
 	@touch $@
 
-$(LAMBDA_VENV)/.installed: requirements/lambda-runtime.txt
+$(LAMBDA_VENV)/.installed: requirements/lambda-runtime.txt $(UV)
 	@py=$$(scripts/find-python313) || exit 1; \
 	  echo "==> Lambda runtime environment $(LAMBDA_VENV) (awslambdaric + boto3 only)"; \
 	  [ -x $(LAMBDA_VENV)/bin/python ] || $$py -m venv $(LAMBDA_VENV)
-	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) -r requirements/lambda-runtime.txt
+	$(UV_INSTALL) --python $(LAMBDA_VENV)/bin/python -r requirements/lambda-runtime.txt
 	@touch $@
 
 # the other Lambda Python runtimes, each on its own CPython where the machine has it
-$(LOCAL)/lambda-runtimes.installed: scripts/build-lambda-runtimes $(wildcard requirements/lambda-runtime*.txt)
-	@scripts/build-lambda-runtimes $(LOCAL)
+$(LOCAL)/lambda-runtimes.installed: scripts/build-lambda-runtimes $(wildcard requirements/lambda-runtime*.txt) $(UV)
+	@scripts/build-lambda-runtimes $(LOCAL) $(UV)
 	@touch $@
 
 $(LOCAL)/debugpy/.installed: requirements/debugpy.txt $(LAMBDA_VENV)/.installed
 	@echo "==> debugpy for make debug ($(LOCAL)/debugpy, outside the runtime's environment)"
-	$(LAMBDA_VENV)/bin/python -m pip install $(PIP_QUIET) --target $(LOCAL)/debugpy -r requirements/debugpy.txt
+	$(UV_INSTALL) --python $(LAMBDA_VENV)/bin/python --target $(LOCAL)/debugpy -r requirements/debugpy.txt
 	@touch $@
 
 $(SPOTLIGHT)/node_modules/.installed: $(SPOTLIGHT)/package.json $(SPOTLIGHT)/package-lock.json
