@@ -59,7 +59,7 @@ $(LS_VENV)/.installed: localstack/requirements.txt $(EXECUTOR_SRC) $(UV)
 $(LAMBDA_VENV)/.installed: requirements/lambda-runtime.txt $(UV)
 	@py=$$(scripts/find-python313) || exit 1; \
 	  echo "==> Lambda runtime environment $(LAMBDA_VENV) (awslambdaric + boto3 only)"; \
-	  [ -x $(LAMBDA_VENV)/bin/python ] || $$py -m venv $(LAMBDA_VENV)
+	  [ -x $(LAMBDA_VENV)/bin/python ] || $$py -m venv --without-pip $(LAMBDA_VENV)
 	$(UV_INSTALL) --python $(LAMBDA_VENV)/bin/python -r requirements/lambda-runtime.txt
 	@touch $@
 
