@@ -38,6 +38,8 @@ NOT_OURS = {
     "DISABLE_BOTO_RETRIES", "LAMBDA_DOCKER_NETWORK", "PATH", "PYTHONPATH", "CI",
     # LocalStack's own, named where docs/fidelity.md compares its Docker executor
     "LAMBDA_DOCKER_FLAGS", "LAMBDA_IGNORE_ARCHITECTURE", "LAMBDA_KEEPALIVE_MS",
+    # uv's own (the installer of make's environments), named for a package mirror
+    "UV_DEFAULT_INDEX", "SSL_CERT_FILE",
 }  # fmt: skip
 
 
