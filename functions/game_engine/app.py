@@ -177,12 +177,13 @@ def cpu_spike_at_1024mb():
 
 @app.route("/api/v1/scenarios/timeout", methods=["POST"])
 def timeout_scenario():
-    """The CPU spike sized past the function's Timeout; the fix is the sieve on the same size."""
+    """The CPU spike's work sized past the function's Timeout (its own size, so that a smaller
+    CPU_SPIKE_LIMIT leaves it past); the fix is the sieve on the same size."""
     _require_dangerous_scenarios()
     user_id, bet, _ = _spin_request()
     mode = requested_mode(app)
     config = settings()
-    limit = min(config.cpu_spike_limit * config.timeout_work_factor, config.cpu_spike_max_limit)
+    limit = min(config.timeout_work_limit, config.cpu_spike_max_limit)
     if mode is Mode.ANTIPATTERN:
         tag("performance.issue", "timeout")
     return _answer(_play(user_id, bet, limit, mode, scope="timeout"), "timeout", mode)

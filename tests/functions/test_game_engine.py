@@ -227,6 +227,16 @@ def test_forced_cold_start_changes_both_functions_and_waits(client, env, monkeyp
     assert fake.variables["stack-game-engine-eager-init"]["KEPT"] == "1", "other variables are kept"
 
 
+def test_the_timeout_work_has_its_own_size_whatever_the_spike(client, env):
+    """A quicker CPU spike (a smaller CPU_SPIKE_LIMIT) leaves the timeout scenario's work past the
+    Timeout: the sieve (the fix, same size) finds the primes below TIMEOUT_WORK_LIMIT either way."""
+    for spike in ("60000", "1000"):
+        env(CPU_SPIKE_LIMIT=spike, TIMEOUT_WORK_LIMIT="120000")
+        response = post(client, "/api/v1/scenarios/timeout?mode=optimized", {"user_id": "user_2", "bet": 1})
+        assert response.status_code == 200, response.json_body
+        assert response.json_body["cpu"]["primes_found"] == 11301, (spike, response.json_body["cpu"])
+
+
 def test_dangerous_scenarios_can_be_switched_off(client, env):
     env(DANGEROUS_SCENARIOS_ENABLED="false")
     for path in (

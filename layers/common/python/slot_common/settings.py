@@ -45,7 +45,7 @@ class Settings:
     max_bet: int
     cpu_spike_limit: int
     cpu_spike_max_limit: int
-    timeout_work_factor: int
+    timeout_work_limit: int  # the timeout scenario's work: past the Timeout whatever the spike's size
     leak_spins: int
     leak_mb_per_call: int
     memory_mb: int  # the function's MemorySize: on Lambda, its share of a vCPU (MemorySize/1769)
@@ -76,7 +76,7 @@ def settings() -> Settings:
         max_bet=_int("MAX_BET", 500),
         cpu_spike_limit=_int("CPU_SPIKE_LIMIT", 900_000),
         cpu_spike_max_limit=_int("CPU_SPIKE_MAX_LIMIT", 5_000_000),
-        timeout_work_factor=_int("TIMEOUT_WORK_FACTOR", 4),
+        timeout_work_limit=_int("TIMEOUT_WORK_LIMIT", 3_600_000),
         leak_spins=_int("LEAK_SPINS", 20_000),
         # an eighth of MemorySize: the runtime is killed after about eight warm calls
         leak_mb_per_call=_int("LEAK_MB_PER_CALL", _int("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 256) // 8),
