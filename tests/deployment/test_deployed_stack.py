@@ -12,13 +12,17 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from demo import spotlight as spotlight_feed
+from demo.scenario_catalog import by_id
+from demo.scenarios import Call, call
 from dev import events
 from dev.logs import read_logs
 from localcloud.services import spotlight
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import TEST_SETTINGS, deploy_test_stack
 
 pytestmark = pytest.mark.localstack
 PROJECT = Path(__file__).resolve().parents[2]
@@ -148,22 +152,11 @@ def test_a_second_deploy_changes_nothing(deployed_stack):
     """A deploy right after a deploy changes nothing: the build is reproducible. (The one
     before it converges: tests before this one change the functions' configuration at run
     time, as the page's forced cold start does.)"""
-    from deploy.local import deploy_local
-    from deploy.seed import SeedSize
-
-    def deploy():
-        return deploy_local(
-            TEST_SETTINGS,
-            name="slot-test",
-            seed_size=SeedSize(users=10, history_per_user=400, games=30_000),
-            log=lambda _: None,
-        )
-
-    deploy()
+    deploy_test_stack()
     viewer = spotlight(TEST_SETTINGS)
     before = viewer.pid()
     started = time.monotonic()
-    again = deploy()
+    again = deploy_test_stack()
     assert again.stack_change == "unchanged"
     assert viewer.pid() == before, "Spotlight (and every trace it holds) outlives a redeploy"
     assert again.api_id == deployed_stack.api_id
@@ -199,21 +192,32 @@ def test_logs_of_a_function_show_its_report_lines(deployed_stack):
     raise AssertionError("no REPORT line in the user service's logs")
 
 
-def test_timeout_scenario_is_killed_at_the_timeout_and_the_next_call_works(deployed_stack):
-    started = time.monotonic()
-    status, _, _ = request(
-        f"{deployed_stack.api_url}/api/v1/scenarios/timeout?mode=antipattern",
-        "POST",
-        {"user_id": "user_6", "bet": 1},
-        timeout=120,
-    )
-    elapsed = time.monotonic() - started
-    assert status >= 500
-    assert 14 < elapsed < 40
+@pytest.fixture(scope="module")
+def timed_out(deployed_stack) -> Call:
+    """One run of the timeout scenario (15 s), in a trace of its own, read by the two tests below."""
+    return call(deployed_stack.api_url, by_id("timeout").antipattern, timeout=120)
+
+
+def test_timeout_scenario_is_killed_at_the_timeout_and_the_next_call_works(deployed_stack, timed_out):
+    assert timed_out.status >= 500
+    assert 14 < timed_out.duration_ms / 1000 < 40
     lines = read_logs(TEST_SETTINGS, deployed_stack.functions["GameEngineFunction"])
     assert any("Task timed out after 15.00 seconds" in line for line in lines)
     status, _headers, _ = request(f"{deployed_stack.api_url}/api/v1/scenarios/cold-start/lazy")
     assert status == 200
+
+
+def test_the_timeout_warning_names_the_timeout_route(spotlight_server, timed_out):
+    viewer_events: list[dict[str, Any]] = []
+    for _ in range(20):
+        events = spotlight_feed.items(spotlight_feed.read_envelopes(spotlight_server), "event")
+        viewer_events = [e for e in events if e["contexts"]["trace"]["trace_id"] == timed_out.trace_id]
+        if viewer_events:
+            break
+    (warning,) = viewer_events
+    assert warning["exception"]["values"][-1]["type"] == "ServerlessTimeoutWarning"
+    assert warning["transaction"] == by_id("timeout").antipattern.transaction
+    assert warning["transaction_info"] == {"source": "route"}
 
 
 def test_memory_leak_grows_until_the_runtime_is_killed(deployed_stack):
