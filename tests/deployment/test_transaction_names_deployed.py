@@ -44,17 +44,4 @@ def test_each_side_reaches_spotlight_named_after_its_route(
     assert relay_errors(transaction) == []
 
 
-def test_the_timeout_warning_names_the_timeout_route(deployed_stack, spotlight_server):
-    timeout = next(s for s in SCENARIOS if s.id == "timeout")
-    killed = call(deployed_stack.api_url, timeout.antipattern, timeout=120)
-    assert killed.status >= 500
-    viewer_events: list[dict[str, Any]] = []
-    for _ in range(20):
-        events = spotlight.items(spotlight.read_envelopes(spotlight_server), "event")
-        viewer_events = [e for e in events if e["contexts"]["trace"]["trace_id"] == killed.trace_id]
-        if viewer_events:
-            break
-    (warning,) = viewer_events
-    assert warning["exception"]["values"][-1]["type"] == "ServerlessTimeoutWarning"
-    assert warning["transaction"] == timeout.antipattern.transaction
-    assert warning["transaction_info"] == {"source": "route"}
+# the timeout's warning, named after its route: test_deployed_stack.py (one timeout run for both)
