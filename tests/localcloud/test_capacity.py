@@ -1,10 +1,10 @@
 """The capacity model on a real LocalStack with real runtimes, checked in the process tree.
 
 Each LocalStack here is this module's own, with small bounds so that a handful of invokes
-fills them: at most 2 runtimes per function and 2 in all, surplus reaped after 2 s idle,
-and a 1 s environment start timeout (LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT). A second one runs
-the AWS-like ``throttle`` mode. Every count comes from ``localcloud.census``: processes found
-in /proc, not PID files.
+fills them: at most 2 runtimes per function and 2 in all, surplus reaped after 2 s idle, the
+warm one after an 8 s keep-alive (LAMBDA_KEEPALIVE_MS), and a 1 s environment start timeout
+(LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT). A second one runs the AWS-like ``throttle`` mode. Every
+count comes from ``localcloud.census``: processes found in /proc, not PID files.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from tests.localcloud.lambdas import (
 )
 
 pytestmark = pytest.mark.localstack
+KEEPALIVE_S = 8.0  # short, so that a test watches the warm runtime go too
 
 
 def _settings(name: str, port: int, mode: str) -> Settings:
@@ -49,13 +50,13 @@ def _settings(name: str, port: int, mode: str) -> Settings:
         mongo_port=1,
         spotlight_port=1,
         mongodb_uri=None,
-        lambda_keepalive_ms=20000,
+        lambda_keepalive_ms=int(KEEPALIVE_S * 1000),
         capacity=CapacitySettings(
             max_per_function=2,
             max_total=2,
             warm_per_function=1,
             surplus_idle_seconds=2.0,
-            keepalive_seconds=20.0,
+            keepalive_seconds=KEEPALIVE_S,
             mode=mode,
         ),
     )
@@ -170,9 +171,9 @@ def test_a_burst_runs_no_more_runtimes_than_the_bound_and_all_are_served(cloud, 
     assert watch.orphans == set()
 
 
-def test_surplus_runtimes_are_reaped_soon_after_the_burst(cloud, layer):
+def test_surplus_runtimes_are_reaped_soon_after_the_burst_and_the_warm_one_after_its_keepalive(cloud, layer):
     name = _probe(cloud, layer)
-    _burst(cloud, name, [{"busy_seconds": 0.8}] * 4)
+    answered = max(ended for *_, ended in _burst(cloud, name, [{"busy_seconds": 0.8}] * 4))
     assert _runtimes_of(cloud, name).count == 2
     deadline = time.monotonic() + 10
     while _runtimes_of(cloud, name).count > 1:
@@ -180,6 +181,11 @@ def test_surplus_runtimes_are_reaped_soon_after_the_burst(cloud, layer):
         time.sleep(0.2)
     time.sleep(1)
     assert _runtimes_of(cloud, name).count == 1, "the warm one stays until the keep-alive"
+    while _runtimes_of(cloud, name).count:
+        idle = time.monotonic() - answered
+        assert idle < KEEPALIVE_S + 10, f"the warm runtime outlived its {KEEPALIVE_S:g} s keep-alive by 10 s"
+        time.sleep(0.2)
+    assert time.monotonic() - answered >= KEEPALIVE_S - 0.5, "the warm runtime went before its keep-alive"
 
 
 def test_an_invoke_waits_for_a_runtime_no_longer_than_its_timeout(cloud, layer):

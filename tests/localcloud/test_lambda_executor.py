@@ -208,13 +208,8 @@ def test_concurrent_invokes_get_separate_environments(lambda_client, probe):
     assert len(pids) == 3
 
 
-def test_idle_environments_are_reaped(lambda_client, probe, localstack_server):
-    result, _, _ = invoke(lambda_client, probe())
-    keepalive = localstack_server.lambda_keepalive_ms / 1000
-    deadline = time.monotonic() + keepalive + 20
-    while process_start_time(result["pid"]) is not None:
-        assert time.monotonic() < deadline, f"environment still alive {keepalive + 20:.0f} s after its invoke"
-        time.sleep(0.5)
+# idle environments reaped after the keep-alive: test_capacity.py (an 8 s keep-alive there, not
+# this cloud's 20 s)
 
 
 def _http_get(url: str) -> tuple[int, bytes]:
