@@ -176,10 +176,12 @@ def deploy_local(
         functions, layers = build.build_all(log=lambda line: log(f"    {line}"))
     except Exception as error:
         raise StepFailedError("build", str(error), "the output above (pip)") from error
-    progress.step(f"deploy stack {name} (CloudFormation, SAM transform)")
-    change, outputs, resources = deploy_stack(settings, name, functions, layers, log)
+    # the database before the stack: a deploy whose MongoDB cannot be reached leaves the stack
+    # (and the database its functions use) as it was
     progress.step("seed data")
     seed_database(settings, seed_size or SeedSize.from_env(), log)
+    progress.step(f"deploy stack {name} (CloudFormation, SAM transform)")
+    change, outputs, resources = deploy_stack(settings, name, functions, layers, log)
     progress.step("debug page")
     api_url = api_base_url(settings, outputs["ApiId"])
     bucket = outputs["WebsiteBucketName"]

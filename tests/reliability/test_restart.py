@@ -1,5 +1,6 @@
-"""LocalStack restarted: make deploy-local brings everything back; a failed deploy leaves no
-process behind once the services are stopped. A stack of its own on its own ports."""
+"""LocalStack restarted: make deploy-local brings everything back; a failed deploy changes
+nothing and leaves no process behind once the services are stopped. A stack of its own on its
+own ports."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ def test_restart_redeploy_and_a_failed_deploy_leave_nothing_behind(tmp_path):
         unreachable = dataclasses.replace(settings, mongodb_uri="mongodb://127.0.0.1:9/")
         with pytest.raises(StepFailedError, match="seed failed"):
             deploy_local(unreachable, name="restart-test", seed_size=SMALL, log=lambda _: None)
+        # the failed deploy changed nothing: the functions still read the reachable MongoDB
+        assert status_of(f"{again.api_url}/api/v1/users/user_1/balance") == 200
         remember()
     finally:
         for service in reversed(list(services.values())):
