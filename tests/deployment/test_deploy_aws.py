@@ -45,6 +45,9 @@ def aws_env(localstack_server, mongo_server) -> dict[str, str]:
         # (SeedSize's default; seeding 120,000 games took 50 s of this test)
         "SEED_GAMES": "3000",
         "SEED_HISTORY_PER_USER": "100",
+        # the SAM CLI's own setting: how often it reads the stack's events while it waits (5 s by
+        # default, for AWS's API limits); LocalStack is done within a second
+        "SAM_CLI_POLL_DELAY": "0.5",
     }
 
 
