@@ -141,7 +141,7 @@ def deploy_test_stack(log=lambda _: None):
         return deploy_local(
             TEST_SETTINGS,
             name="slot-test",
-            seed_size=SeedSize(users=10, history_per_user=400, games=30_000),
+            seed_size=SeedSize(users=10, history_per_user=400, games=10_000),
             log=log,
         )
 
