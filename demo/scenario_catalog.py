@@ -177,13 +177,14 @@ SCENARIOS = [
     Scenario(
         "timeout",
         "Lambda timeout",
-        "The same CPU work sized past the game engine's Timeout (15 s): the runtime is killed.",
-        "ServerlessTimeoutWarning 1.5 s before the deadline, then 'Task timed out after 15.00 seconds' "
+        "The same CPU work sized past the game engine's Timeout (GameEngineTimeout, 15 s by default): "
+        "the runtime is killed.",
+        "ServerlessTimeoutWarning 1.5 s before the deadline, then 'Task timed out after <Timeout>.00 seconds' "
         "in the function's log.",
         # API Gateway answers 502; a page on another origin cannot read it (see docs/scenarios.md)
         Request("Timeout", ENGINE, "POST", "/api/v1/scenarios/timeout", {"mode": "antipattern"}, SPIN_BODY,
                 "timeout.json", "CPU work past the Timeout: killed", expected_status=502,
-                outcome="the game engine ran past its Timeout (15 s) and was killed, and API Gateway answered "
+                outcome="the game engine ran past its Timeout and was killed, and API Gateway answered "
                 "an error of its own (502). The work runs before anything is settled: no money moved, "
                 "and there is nothing to retry."),
         Request("Bounded work", ENGINE, "POST", "/api/v1/scenarios/timeout", {"mode": "optimized"}, SPIN_BODY,
@@ -192,7 +193,7 @@ SCENARIOS = [
         error_verdict("ServerlessTimeoutWarning"),
         spins=True,
         retries=0,
-        say='Now the same work, bigger than the 15 s Timeout.',
+        say='Now the same work, bigger than the Timeout.',
     ),
     Scenario(
         "cold-start",

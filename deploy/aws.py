@@ -24,7 +24,6 @@ from typing import Any
 
 import boto3
 
-from demo.scenario_catalog import page_table
 from deploy import sentry_setup, website
 from deploy.local import Progress, StepFailedError, empty_bucket, page_bucket
 from deploy.seed import SeedSize, seed
@@ -101,6 +100,8 @@ def parameter_overrides(target: AwsTarget, allowed_origin: str) -> list[str]:
     }
     if deploy.cpu_spike_limit:
         values["CpuSpikeLimit"] = deploy.cpu_spike_limit
+    if deploy.game_engine_timeout:
+        values["GameEngineTimeout"] = deploy.game_engine_timeout
     if deploy.sentry_relay_port:
         values["SentryRelayPort"] = deploy.sentry_relay_port
     # an empty value cannot be written Key= on SAM's command line: left out, it is the default ("")
@@ -178,16 +179,7 @@ def deploy_aws(target: AwsTarget, log: Callable[[str], None] = print) -> dict[st
     if origin != known:  # CORS for the page's own origin, known once the bucket exists
         outputs = sam_deploy(target, origin, log)
     progress.step("debug page")
-    page_config = {
-        "apiUrl": api_url(target, outputs),
-        "spotlightUrl": "",
-        "sentryDsn": target.deploy.sentry_browser_dsn,
-        "sentryOrgUrl": target.deploy.sentry_org_url,
-        "environment": target.deploy.sentry_environment,
-        "release": target.deploy.sentry_release,
-        "users": [f"user_{number}" for number in range(1, 11)],
-        **page_table(),
-    }
+    page_config = website.page_config(target.deploy, api_url(target, outputs), spotlight_url="")
     count = website.upload_page(target.client("s3"), outputs["WebsiteBucketName"], page_config)
     log(f"    {count} files in s3://{outputs['WebsiteBucketName']}")
     progress.step("seed data (MONGODB_URI)")

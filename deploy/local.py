@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from demo.scenario_catalog import page_table
 from deploy import build, stack, template, website
 from deploy.seed import SeedSize, seed
 from deploy.settings import DeploySettings
@@ -137,24 +136,12 @@ def stack_parameters(settings: Settings, name: str) -> dict[str, str]:
     }
     if deploy.cpu_spike_limit:
         parameters["CpuSpikeLimit"] = deploy.cpu_spike_limit
+    if deploy.game_engine_timeout:
+        parameters["GameEngineTimeout"] = deploy.game_engine_timeout
     if deploy.sentry_relay_port:
         parameters["SentryRelayPort"] = deploy.sentry_relay_port
     parameters["LocalCodeRoot"] = str(PROJECT_ROOT) if deploy.hot_reload else ""
     return parameters
-
-
-def page_config(settings: Settings, api_url: str) -> dict[str, Any]:
-    deploy = DeploySettings.from_env()
-    return {
-        "apiUrl": api_url,
-        "spotlightUrl": settings.spotlight_url,
-        "sentryDsn": deploy.sentry_browser_dsn,
-        "sentryOrgUrl": deploy.sentry_org_url,
-        "environment": deploy.sentry_environment,
-        "release": deploy.sentry_release,
-        "users": [f"user_{number}" for number in range(1, 11)],
-        **page_table(),  # the scenario catalog: buttons, requests, "Look for" lines, Sentry verdicts
-    }
 
 
 def deploy_local(
@@ -240,7 +227,9 @@ def seed_database(settings: Settings, size: SeedSize, log: Callable[[str], None]
 def upload_page(settings: Settings, bucket: str, api_url: str, log: Callable[[str], None]) -> None:
     s3 = aws.client(settings, "s3")
     try:
-        count = website.upload_page(s3, bucket, page_config(settings, api_url))
+        count = website.upload_page(
+            s3, bucket, website.page_config(DeploySettings.from_env(), api_url, settings.spotlight_url)
+        )
     except (FileNotFoundError, s3.exceptions.ClientError) as error:
         raise StepFailedError(
             "page upload", str(error), str(settings.local_dir / "run" / "localstack.log")

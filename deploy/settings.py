@@ -22,6 +22,7 @@ class DeploySettings:
     sentry_release: str = ""
     dangerous_scenarios_enabled: str = "true"
     cpu_spike_limit: str = ""  # empty: the template's default
+    game_engine_timeout: str = ""  # seconds; empty: the template's default
     sentry_relay_port: str = ""  # empty: the template's default (the relay on); 0: off
     hot_reload: bool = False  # the local executor serves code from the working tree (make watch)
 
@@ -38,6 +39,7 @@ class DeploySettings:
             sentry_release=env.get("SENTRY_RELEASE", ""),
             dangerous_scenarios_enabled=env.get("DANGEROUS_SCENARIOS_ENABLED") or "true",
             cpu_spike_limit=env.get("CPU_SPIKE_LIMIT", ""),
+            game_engine_timeout=env.get("GAME_ENGINE_TIMEOUT", ""),
             sentry_relay_port=env.get("SENTRY_RELAY_PORT", ""),
             hot_reload=env.get("HOT_RELOAD", "").lower() in ("1", "true", "yes"),
         )

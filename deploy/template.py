@@ -60,8 +60,20 @@ class FunctionSpec:
     routes: list[tuple[str, str]] = field(default_factory=list)
 
 
-def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
+def parameter_value(template: dict[str, Any], name: str, overrides: dict[str, str] | None = None) -> str:
+    """A stack parameter as CloudFormation would resolve it: the value given, else its Default."""
+    given = (overrides or {}).get(name)
+    return given if given else str(template["Parameters"][name].get("Default", ""))
+
+
+def functions(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, FunctionSpec]:
+    """Each function's spec; a ``!Ref`` Timeout or MemorySize takes its value from ``parameters``
+    (the stack's overrides) or the parameter's Default."""
     defaults = template.get("Globals", {}).get("Function", {})
+
+    def number(value: Any) -> int:
+        return int(parameter_value(template, value["Ref"], parameters) if isinstance(value, dict) else value)
+
     specs = {}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
@@ -79,8 +91,8 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
             handler=props["Handler"],
             code_uri=props["CodeUri"],
             runtime=props.get("Runtime", defaults.get("Runtime")),
-            timeout=int(props.get("Timeout", defaults.get("Timeout", 3))),
-            memory_size=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
+            timeout=number(props.get("Timeout", defaults.get("Timeout", 3))),
+            memory_size=number(props.get("MemorySize", defaults.get("MemorySize", 128))),
             layers=[layer["Ref"] for layer in props.get("Layers", defaults.get("Layers", []))],
             environment=variables,
             routes=routes,

@@ -7,6 +7,9 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+from demo.scenario_catalog import page_table
+from deploy import template
+from deploy.settings import DeploySettings
 from localcloud.settings import PROJECT_ROOT
 
 PAGE_DIR = PROJECT_ROOT / "frontend" / "dist"
@@ -20,6 +23,24 @@ def page_files(page_dir: Path = PAGE_DIR) -> dict[str, Path]:
         path.relative_to(page_dir).as_posix(): path
         for path in sorted(page_dir.rglob("*"))
         if path.is_file() and path.name != CONFIG_FILE
+    }
+
+
+def page_config(deploy: DeploySettings, api_url: str, spotlight_url: str) -> dict[str, Any]:
+    """What the page is told about the stack it drives, for both deploy targets."""
+    timeout = template.parameter_value(
+        template.load(), "GameEngineTimeout", {"GameEngineTimeout": deploy.game_engine_timeout}
+    )
+    return {
+        "apiUrl": api_url,
+        "spotlightUrl": spotlight_url,
+        "sentryDsn": deploy.sentry_browser_dsn,
+        "sentryOrgUrl": deploy.sentry_org_url,
+        "environment": deploy.sentry_environment,
+        "release": deploy.sentry_release,
+        "users": [f"user_{number}" for number in range(1, 11)],
+        "gameEngineTimeoutS": int(timeout),  # the timeout card names the deployed Timeout
+        **page_table(),  # the scenario catalog: buttons, requests, "Look for" lines, Sentry verdicts
     }
 
 

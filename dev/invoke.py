@@ -120,12 +120,12 @@ def function_runtime(
     """(a runtime of a template function, its ARN): not started, so its first invoke is cold.
     ``memory_mb`` replaces the template's MemorySize (power-tune)."""
     tpl = template.load()
-    specs = template.functions(tpl)
+    parameters = resolved_parameters(tpl, settings, stack_name())
+    specs = template.functions(tpl, parameters)
     if logical_id not in specs:
         raise SystemExit(f"unknown FUNCTION {logical_id!r}; the template has: {', '.join(sorted(specs))}")
     spec = specs[logical_id]
     task_root, opt_dir = unpacked_code(spec)
-    parameters = resolved_parameters(tpl, settings, stack_name())
     names = function_names(tpl, parameters)
     name, runtime_id = names[logical_id], uuid.uuid4().hex
     env = {key: _resolve(value, parameters, names) for key, value in spec.environment.items()}

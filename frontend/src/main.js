@@ -144,7 +144,7 @@ function renderComparison(card) {
       fast && fast.ok
         ? `; the bounded work finished in ${formatMs(fast.durationMs)}`
         : "; run the fix to compare";
-    target.textContent = `Killed after ${formatMs(killedAfter)} (the 15 s Timeout)${warned ? ", with the ServerlessTimeoutWarning" : ""}${fixed}`;
+    target.textContent = `Killed after ${formatMs(killedAfter)} (the ${config.gameEngineTimeoutS} s Timeout)${warned ? ", with the ServerlessTimeoutWarning" : ""}${fixed}`;
     return;
   }
   if (id === "memory-leak") {

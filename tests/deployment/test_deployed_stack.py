@@ -22,7 +22,7 @@ from demo.scenarios import Call, call
 from dev import events
 from dev.logs import read_logs
 from localcloud.services import spotlight
-from tests.conftest import TEST_SETTINGS, deploy_test_stack
+from tests.conftest import TEST_SETTINGS, TEST_STACK_ENV, deploy_test_stack, deployed_timeout_s
 
 pytestmark = pytest.mark.localstack
 PROJECT = Path(__file__).resolve().parents[2]
@@ -194,15 +194,17 @@ def test_logs_of_a_function_show_its_report_lines(deployed_stack):
 
 @pytest.fixture(scope="module")
 def timed_out(deployed_stack) -> Call:
-    """One run of the timeout scenario (15 s), in a trace of its own, read by the two tests below."""
+    """One run of the timeout scenario, in a trace of its own, read by the two tests below."""
     return call(deployed_stack.api_url, by_id("timeout").antipattern, timeout=120)
 
 
 def test_timeout_scenario_is_killed_at_the_timeout_and_the_next_call_works(deployed_stack, timed_out):
+    timeout_s = deployed_timeout_s(deployed_stack, "GameEngineFunction")
+    assert timeout_s == int(TEST_STACK_ENV["GAME_ENGINE_TIMEOUT"]), "the stack's GameEngineTimeout"
     assert timed_out.status >= 500
-    assert 14 < timed_out.duration_ms / 1000 < 40
+    assert timeout_s - 1 < timed_out.duration_ms / 1000 < timeout_s + 25
     lines = read_logs(TEST_SETTINGS, deployed_stack.functions["GameEngineFunction"])
-    assert any("Task timed out after 15.00 seconds" in line for line in lines)
+    assert any(f"Task timed out after {timeout_s:.2f} seconds" in line for line in lines)
     status, _headers, _ = request(f"{deployed_stack.api_url}/api/v1/scenarios/cold-start/lazy")
     assert status == 200
 

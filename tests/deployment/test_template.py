@@ -88,3 +88,24 @@ def test_the_page_table_is_the_catalog_and_every_request_has_a_route(functions):
         for request in (scenario.antipattern, scenario.fix, scenario.prepare, scenario.also):
             if request is not None:
                 assert (request.method, request.route) in functions[request.function].routes, request.label
+
+
+def test_the_game_engine_timeout_is_a_stack_parameter_both_deploys_pass_and_the_page_shows(monkeypatch):
+    """GAME_ENGINE_TIMEOUT sets the stack's GameEngineTimeout on either target; `make invoke`
+    runs the function with it, and the page's timeout card names it."""
+    from deploy import aws, local, website
+    from deploy.settings import DeploySettings
+    from localcloud.settings import Settings
+
+    tpl = template.load()
+    assert template.functions(tpl)["GameEngineFunction"].timeout == 15, "the demo's default"
+    monkeypatch.setenv("GAME_ENGINE_TIMEOUT", "6")
+    monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:27017/")
+    local_parameters = local.stack_parameters(Settings.from_env(), "demo")
+    assert local_parameters["GameEngineTimeout"] == "6"
+    assert template.functions(tpl, local_parameters)["GameEngineFunction"].timeout == 6
+    assert "GameEngineTimeout=6" in aws.parameter_overrides(aws.AwsTarget.from_env("deploy"), "http://page")
+    config = website.page_config(DeploySettings.from_env(), "http://api", "")
+    assert config["gameEngineTimeoutS"] == 6
+    monkeypatch.delenv("GAME_ENGINE_TIMEOUT")
+    assert website.page_config(DeploySettings.from_env(), "http://api", "")["gameEngineTimeoutS"] == 15
