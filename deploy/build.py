@@ -3,7 +3,9 @@
 Every artifact is a reproducible zip (sorted entries, fixed timestamps, precompiled .pyc)
 named by its content hash, so an unchanged input gives the same object key, the same
 template and therefore no change on re-deploy. The dependencies layer is installed from
-manylinux wheels for CPython 3.13 and rebuilt only when its requirements change.
+manylinux wheels for CPython 3.13 and rebuilt only when its requirements change. An artifact
+whose inputs (files, modes, the compiling Python) are those of a zip already built is that
+zip: a re-deploy with no change stages, compiles and zips nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import contextlib
 import fcntl
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +105,44 @@ def _store(name: str, data: bytes, unzipped: int) -> Artifact:
     return Artifact(name, path, len(data), unzipped)
 
 
+def _inputs_key(*parts: bytes | Path) -> str:
+    """What an artifact is made from: files (name, mode, bytes) under each folder, and literals."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, bytes):
+            digest.update(b"\0literal\0" + part)
+            continue
+        for path in _files(part):
+            mode = oct(path.stat().st_mode & 0o777).encode()
+            digest.update(b"\0" + path.relative_to(part).as_posix().encode() + b"\0" + mode + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _reuse_or_build(name: str, inputs: str, build: Callable[[], Artifact]) -> Artifact:
+    """The zip built before from the same inputs, else a new build (recorded for next time)."""
+    record = BUILD_DIR / f"{name}.inputs-{inputs}.json"
+    with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+        known = json.loads(record.read_text())
+        path = BUILD_DIR / known["zip"]
+        if path.stat().st_size == known["zipped_bytes"]:
+            return Artifact(name, path, known["zipped_bytes"], known["unzipped_bytes"])
+    artifact = build()
+    fields = {
+        "zip": artifact.key,
+        "zipped_bytes": artifact.zipped_bytes,
+        "unzipped_bytes": artifact.unzipped_bytes,
+    }
+    record.write_text(json.dumps(fields))
+    return artifact
+
+
+def _compiler() -> bytes:
+    """The Python that compiles the bytecode: its .pyc files are part of the artifact."""
+    python = RUNTIME_PYTHON if RUNTIME_PYTHON.exists() else Path(sys.executable)
+    return f"{python.resolve()}:{python.stat().st_mtime_ns}".encode()
+
+
 def _stage(source: Path, staging: Path) -> Path:
     """A clean copy of ``source`` (no caches), compiled, to zip from."""
     shutil.rmtree(staging, ignore_errors=True)
@@ -137,8 +178,11 @@ def build_dependencies_layer(log=print) -> Artifact:
         shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
         _compile(staging / "python")
         (staging / ".complete").touch()
-    data, unzipped = deterministic_zip(staging)
-    return _store("dependencies-layer", data, unzipped)
+    return _reuse_or_build(
+        "dependencies-layer",
+        _inputs_key(key.encode(), _compiler()),
+        lambda: _store("dependencies-layer", *deterministic_zip(staging)),
+    )
 
 
 def _trim_chalice(package: Path) -> None:
@@ -148,23 +192,32 @@ def _trim_chalice(package: Path) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
+def _staged_zip(name: str, source: Path, staging: Path, zip_root: Path) -> Artifact:
+    """``source`` copied to ``staging``, compiled and zipped from ``zip_root``, unless unchanged."""
+
+    def build() -> Artifact:
+        _stage(source, staging)
+        return _store(name, *deterministic_zip(zip_root))
+
+    return _reuse_or_build(
+        name, _inputs_key(source, _compiler(), str(staging.relative_to(zip_root)).encode()), build
+    )
+
+
 def build_common_layer() -> Artifact:
-    staging = _stage(COMMON_LAYER / "python", BUILD_DIR / "staging" / "common-layer" / "python")
-    data, unzipped = deterministic_zip(staging.parent)
-    return _store("common-layer", data, unzipped)
+    staging = BUILD_DIR / "staging" / "common-layer" / "python"
+    return _staged_zip("common-layer", COMMON_LAYER / "python", staging, staging.parent)
 
 
 def build_relay_layer() -> Artifact:
     """The sentry-relay extension, for /opt/extensions (no bytecode: a script, not a module)."""
-    staging = _stage(RELAY_LAYER / "extensions", BUILD_DIR / "staging" / "sentry-relay-layer" / "extensions")
-    data, unzipped = deterministic_zip(staging.parent)
-    return _store("sentry-relay-layer", data, unzipped)
+    staging = BUILD_DIR / "staging" / "sentry-relay-layer" / "extensions"
+    return _staged_zip("sentry-relay-layer", RELAY_LAYER / "extensions", staging, staging.parent)
 
 
 def build_function(service: str) -> Artifact:
-    staging = _stage(FUNCTIONS / service, BUILD_DIR / "staging" / service)
-    data, unzipped = deterministic_zip(staging)
-    return _store(service, data, unzipped)
+    staging = BUILD_DIR / "staging" / service
+    return _staged_zip(service, FUNCTIONS / service, staging, staging)
 
 
 def services() -> list[str]:

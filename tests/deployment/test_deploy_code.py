@@ -97,3 +97,31 @@ def test_size_limits_are_enforced(tmp_path):
     with pytest.raises(ValueError, match="250 MB"):
         build.check_limits({"fn": big}, [layer])
     assert build.check_limits({"fn": build.Artifact("fn", tmp_path / "f.zip", 1, 1024)}, [layer])
+
+
+def test_a_function_with_unchanged_inputs_reuses_its_zip_and_any_change_builds_anew(tmp_path, monkeypatch):
+    """A re-deploy with no change stages, compiles and zips nothing; a changed file's bytes or
+    mode (an extension must stay executable) gives a new zip with that change in it."""
+    import zipfile
+
+    monkeypatch.setattr(build, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(build, "FUNCTIONS", tmp_path / "functions")
+    source = tmp_path / "functions" / "svc"
+    source.mkdir(parents=True)
+    (source / "app.py").write_text("app = 1\n")
+    staged = []
+    stage = build._stage
+    monkeypatch.setattr(build, "_stage", lambda *args: staged.append(args) or stage(*args))
+
+    first = build.build_function("svc")
+    assert build.build_function("svc") == first and len(staged) == 1, "unchanged: the same zip, not rebuilt"
+    (source / "app.py").write_text("app = 2\n")
+    changed = build.build_function("svc")
+    assert changed.path != first.path and len(staged) == 2
+    assert zipfile.ZipFile(changed.path).read("app.py") == b"app = 2\n"
+    (source / "app.py").chmod(0o755)
+    executable = build.build_function("svc")
+    assert executable.path != changed.path and len(staged) == 3
+    assert zipfile.ZipFile(executable.path).getinfo("app.py").external_attr >> 16 & 0o111
+    (source / "app.py").chmod(0o644)
+    assert build.build_function("svc") == changed and len(staged) == 3, "back as before: that zip again"
