@@ -20,7 +20,7 @@ from deploy.seed import SeedSize, seed
 from deploy.settings import DeploySettings
 from localcloud import aws
 from localcloud.processes import ServiceError
-from localcloud.services import all_services, cors_allows, mongo_client
+from localcloud.services import all_services, cors_allows, mongo_client, start_all
 from localcloud.settings import PROJECT_ROOT, Settings
 
 
@@ -70,12 +70,11 @@ class Progress:
 
 
 def ensure_services(settings: Settings, log: Callable[[str], None]) -> None:
-    for name, service in all_services(settings).items():
-        try:
-            state = service.start()
-        except ServiceError as error:
+    services = all_services(settings)
+    for name, (state, _seconds) in start_all(services).items():
+        if isinstance(state, ServiceError):
             raise StepFailedError(
-                f"starting {name}", str(error).splitlines()[0], str(service.log_path)
+                f"starting {name}", str(state).splitlines()[0], str(services[name].log_path)
             ) from None
         log(f"    {name}: {state}")
 

@@ -17,7 +17,7 @@ import pytest
 from lambda_process_executor import procfs
 from localcloud import census
 from localcloud.processes import ManagedProcess, process_start_time, read_pid_file
-from localcloud.services import localstack, mongo, spotlight
+from localcloud.services import localstack, mongo, spotlight, start_all
 from localcloud.settings import PROJECT_ROOT, Settings
 
 # `make test` runs files on parallel workers (pytest-xdist, --dist loadfile): each worker has
@@ -63,21 +63,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(LONGEST_FIRST)))
 
 
-def _run_service(service: ManagedProcess) -> Iterator[Settings]:
-    state = service.start()
-    assert state == "started", f"{service.name} for the tests must be our own process, got: {state}"
-    pid = service.pid()
-    try:
-        yield TEST_SETTINGS
-    finally:
-        leftovers = []
-        if service.name == "localstack":  # its Lambda environments must go with it
-            pid_files = TEST_SETTINGS.lambda_envs_dir.glob("envs/*/*.pid")
-            leftovers = [(f.parent.name, read_pid_file(f)) for f in pid_files]
-        service.stop()
-        alive = [f"{service.name} pid {pid}"] if process_start_time(pid) else []
-        alive += [f"lambda environment {env} pid {p}" for env, p in leftovers if p and process_start_time(p)]
-        assert not alive, f"processes left after stopping {service.name}: {alive}"
+class SessionServices:
+    """The tests' own services: each started on first use, those a fixture needs together at
+    once (start_all), and every one stopped by its PID at the session's end, newest first; then
+    neither it nor (for LocalStack) any of its Lambda environments may be left."""
+
+    MAKERS = {"mongo": mongo, "localstack": localstack, "spotlight": spotlight}
+
+    def __init__(self) -> None:
+        self.running: dict[str, tuple[ManagedProcess, int | None]] = {}
+
+    def ensure(self, *names: str) -> None:
+        wanted = {name: self.MAKERS[name](TEST_SETTINGS) for name in names if name not in self.running}
+        outcomes = start_all(wanted)
+        for name, (state, _seconds) in outcomes.items():
+            if state == "started":
+                self.running[name] = (wanted[name], wanted[name].pid())
+        for name, (state, _seconds) in outcomes.items():
+            assert state == "started", f"{name} for the tests must be our own process, got: {state}"
+
+    def stop_all(self) -> None:
+        alive = []
+        for name, (service, pid) in reversed(list(self.running.items())):
+            leftovers = []
+            if name == "localstack":  # its Lambda environments must go with it
+                pid_files = TEST_SETTINGS.lambda_envs_dir.glob("envs/*/*.pid")
+                leftovers = [(f.parent.name, read_pid_file(f)) for f in pid_files]
+            service.stop()
+            alive += [f"{name} pid {pid}"] if pid and process_start_time(pid) else []
+            alive += [f"lambda environment {env} pid {p}" for env, p in leftovers
+                      if p and process_start_time(p)]  # fmt: skip
+        self.running.clear()
+        assert not alive, f"processes left after stopping the services: {alive}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -106,23 +123,33 @@ def cloud_settings() -> Settings:
 
 
 @pytest.fixture(scope="session")
-def localstack_server() -> Iterator[Settings]:
+def session_services() -> Iterator[SessionServices]:
+    services = SessionServices()
+    try:
+        yield services
+    finally:
+        services.stop_all()
+
+
+@pytest.fixture(scope="session")
+def localstack_server(session_services) -> Settings:
     """A real LocalStack with the process executor, started for this test session."""
-    yield from _run_service(localstack(TEST_SETTINGS))
+    session_services.ensure("localstack")
+    return TEST_SETTINGS
 
 
 @pytest.fixture(scope="session")
-def mongo_server() -> Iterator[str]:
-    """A real MongoDB wire-protocol server (SecantusDB) process; yields its URI."""
-    for settings in _run_service(mongo(TEST_SETTINGS)):
-        yield settings.effective_mongodb_uri
+def mongo_server(session_services) -> str:
+    """A real MongoDB wire-protocol server (SecantusDB) process; its URI."""
+    session_services.ensure("mongo")
+    return TEST_SETTINGS.effective_mongodb_uri
 
 
 @pytest.fixture(scope="session")
-def spotlight_server() -> Iterator[str]:
-    """Spotlight for this test session; yields its base URL."""
-    for settings in _run_service(spotlight(TEST_SETTINGS)):
-        yield settings.spotlight_url
+def spotlight_server(session_services) -> str:
+    """Spotlight for this test session; its base URL."""
+    session_services.ensure("spotlight")
+    return TEST_SETTINGS.spotlight_url
 
 
 # The tests' stack runs a quicker CPU spike: primes below 300,000 (about 1 s at one vCPU, not
@@ -158,6 +185,8 @@ def deploy_test_stack(log=lambda _: None):
 
 
 @pytest.fixture(scope="session")
-def deployed_stack(localstack_server, mongo_server, spotlight_server):
-    """The whole product deployed once per session to the test LocalStack."""
+def deployed_stack(session_services):
+    """The whole product deployed once per session to the test LocalStack (the services it
+    needs and this worker has not started yet start at once)."""
+    session_services.ensure("mongo", "localstack", "spotlight")
     return deploy_test_stack()

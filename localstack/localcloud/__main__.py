@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import time
 from collections.abc import Callable
 
 from lambda_process_executor import confinement
 from localcloud.processes import ServiceError
-from localcloud.services import EXTERNAL, all_services, http_answers, mongo_answers
+from localcloud.services import EXTERNAL, all_services, http_answers, mongo_answers, start_all
 from localcloud.settings import Settings
 
 ADDRESSES: dict[str, Callable[[Settings], str]] = {
@@ -27,21 +26,26 @@ def lambda_clock(settings: Settings) -> str:
 
 def up(settings: Settings, names: list[str]) -> int:
     services = all_services(settings)
+    wanted = {}
     for name in names or services:
         if name not in services:
             reason = f"{EXTERNAL[name]} is set" if name in EXTERNAL else "unknown service"
             print(f"{name}: skipped ({reason})")
             continue
-        started = time.monotonic()
-        print(f"{name}: starting ...", flush=True)
-        try:
-            state = services[name].start()
-        except ServiceError as error:
-            print(f"{name}: FAILED: {error}", file=sys.stderr)
-            return 1
-        print(f"{name}: {state} at {ADDRESSES[name](settings)} ({time.monotonic() - started:.1f} s)")
+        wanted[name] = services[name]
+    if wanted:
+        print(f"{', '.join(wanted)}: starting at once ...", flush=True)
+    failed = False
+    for name, (state, seconds) in start_all(wanted).items():
+        if isinstance(state, ServiceError):
+            print(f"{name}: FAILED: {state}", file=sys.stderr)
+            failed = True
+            continue
+        print(f"{name}: {state} at {ADDRESSES[name](settings)} ({seconds:.1f} s)")
         if name == "localstack":
             print(lambda_clock(settings))
+    if failed:
+        return 1
     if settings.mongodb_uri and not mongo_answers(settings.mongodb_uri):
         print(f"mongo: MONGODB_URI={settings.mongodb_uri} does not answer", file=sys.stderr)
         return 1

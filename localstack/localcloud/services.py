@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from lambda_process_executor import confinement, interpreters
 from localcloud import http
-from localcloud.processes import ManagedProcess, read_pid_file, stop_pid
+from localcloud.processes import ManagedProcess, ServiceError, read_pid_file, stop_pid
 from localcloud.settings import PROJECT_ROOT, Settings
 
 SPOTLIGHT_DIR = PROJECT_ROOT / "localstack" / "spotlight"
@@ -193,3 +196,23 @@ def all_services(settings: Settings) -> dict[str, ManagedProcess]:
     }
     makers = {"mongo": mongo, "localstack": localstack, "spotlight": spotlight}
     return {name: make(settings) for name, make in makers.items() if not named[name]}
+
+
+def start_all(services: Mapping[str, ManagedProcess]) -> dict[str, tuple[str | ServiceError, float]]:
+    """Starts the services at once, each as ManagedProcess.start would: the wait is the slowest
+    one's (MongoDB's first start, which restarts it to provision its user), not the sum.
+    Returns, in the given order, each one's state or error and the seconds it took."""
+
+    def start(service: ManagedProcess) -> tuple[str | ServiceError, float]:
+        started = time.monotonic()
+        try:
+            outcome: str | ServiceError = service.start()
+        except ServiceError as error:
+            outcome = error
+        return outcome, time.monotonic() - started
+
+    if not services:
+        return {}
+    with ThreadPoolExecutor(len(services)) as pool:
+        futures = {name: pool.submit(start, service) for name, service in services.items()}
+        return {name: future.result() for name, future in futures.items()}

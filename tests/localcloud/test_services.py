@@ -77,6 +77,9 @@ def test_up_is_idempotent_status_tells_and_down_leaves_no_process(cli_env, tmp_p
     run_dir = tmp_path / "local" / "run"
     pids = {name: read_pid_file(run_dir / f"{name}.pid") for name in ("localstack", "mongo", "spotlight")}
     assert all(pids.values()), pids
+    # at once: LocalStack was started while MongoDB's first start was still provisioning its user
+    # (its server is started once without --auth for that, stopped, then started with it)
+    assert int(process_start_time(pids["localstack"])) < int(process_start_time(pids["mongo"]))
     for port in (4597, 27097, 8997):
         assert listening_on_loopback_only(port), f"port {port} must listen on 127.0.0.1 only"
 
