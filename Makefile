@@ -156,10 +156,11 @@ validate: $(VENV)/.installed ## sam validate --lint on template.yaml
 	$(VENV)/bin/sam validate --lint --template template.yaml
 
 # --- quality ------------------------------------------------------------------------------
-# two workers, whole files each (a worker's services are its own: tests/conftest.py); then the
-# tests marked serial (CPU time against a quota; make scenarios), alone
-test: envs page ## run every test (starts its own services on other ports, stops them after), two workers, then the CPU-share tests alone
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not serial" --durations=10
+# two workers, whole files each (a worker's services are its own: tests/conftest.py), and a
+# third for the files that mostly wait (OWN_WORKER, tests/support/scheduling.py); then the tests
+# marked serial (CPU time against a quota), alone
+test: envs page ## run every test (starts its own services on other ports, stops them after), two workers and one for deploy-aws's waits, then the CPU-share tests alone
+	$(PY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder -m "not serial" --durations=10
 	$(PY) -m pytest -m serial --durations=5
 
 test-fast: $(VENV)/.installed ## the offline unit tests for the inner loop (no LocalStack, no Lambda runtimes), under a minute

@@ -62,6 +62,21 @@ LONGEST_FIRST = (
 )
 
 
+# Files that mostly wait, each on a worker of its own when `make test` runs three (the SAM CLI's
+# fixed polls: tests/support/scheduling.py); the two other workers take every other file.
+OWN_WORKER = ("tests/deployment/test_deploy_aws.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """--dist loadfile with three workers or more: OWN_WORKER's files run on the last one alone."""
+    workers = config.getoption("numprocesses", None)
+    if config.getoption("dist", None) == "loadfile" and isinstance(workers, int) and workers >= 3:
+        from tests.support.scheduling import OwnWorkerScheduling
+
+        return OwnWorkerScheduling(config, log, OWN_WORKER)
+    return None
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {path: index for index, path in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(LONGEST_FIRST)))

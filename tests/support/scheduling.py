@@ -1,0 +1,66 @@
+"""`make test`'s distribution of test files over pytest-xdist workers: --dist loadfile, except
+that a few files that mostly wait run on a worker of their own.
+
+test_deploy_aws.py spends most of its 80-90 s in the SAM CLI's fixed polls (15 s for the
+managed bucket's stack, 30 s for the delete: constants in its source), with little CPU. On
+one of the two busy workers it was a file-length the other waited for; on a third worker that
+takes nothing else it overlaps them, while the CPU-bound files still share two workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdist.scheduler import LoadFileScheduling
+
+
+class OwnWorkerScheduling(LoadFileScheduling):
+    """Whole files in collection order, as --dist loadfile hands them out; the last worker
+    takes only the files in ``own`` and the others never do, unless that worker is gone (then
+    any worker takes them, so no test is left unrun)."""
+
+    def __init__(self, config: Any, log: Any, own: tuple[str, ...]) -> None:
+        super().__init__(config, log)
+        self.own = own
+        self.own_worker = f"gw{int(config.getoption('numprocesses')) - 1}"
+
+    def _is_own_worker(self, node: Any) -> bool:
+        return node.workerinput["workerid"] == self.own_worker
+
+    def _own_worker_alive(self) -> bool:
+        return any(self._is_own_worker(node) and not node.shutting_down for node in self.nodes)
+
+    def _units_for(self, node: Any) -> list[str]:
+        if self._is_own_worker(node):
+            return [scope for scope in self.workqueue if scope in self.own]
+        alive = self._own_worker_alive()
+        return [scope for scope in self.workqueue if scope not in self.own or not alive]
+
+    def _assign_work_unit(self, node: Any) -> None:
+        units = self._units_for(node)
+        if not units:
+            node.shutdown()
+            return
+        scope = units[0]
+        work_unit = self.workqueue.pop(scope)
+        self.assigned_work.setdefault(node, {})[scope] = work_unit
+        collection = self.registered_collections[node]
+        node.send_runtest_some([collection.index(nodeid) for nodeid, done in work_unit.items() if not done])
+
+    def _reschedule(self, node: Any) -> None:
+        if node.shutting_down:
+            return
+        if not self._units_for(node):
+            node.shutdown()
+            return
+        if self._pending_of(self.assigned_work[node]) > 2:
+            return
+        self._assign_work_unit(node)
+
+    def remove_node(self, node: Any) -> str | None:
+        """A worker that ends hands its files back; the own worker's ending lets the others
+        take what it left."""
+        crashed = super().remove_node(node)
+        for other in self.nodes:
+            self._reschedule(other)
+        return crashed
