@@ -38,8 +38,7 @@ class OwnWorkerScheduling(LoadFileScheduling):
 
     def _assign_work_unit(self, node: Any) -> None:
         units = self._units_for(node)
-        if not units:
-            node.shutdown()
+        if not units:  # _reschedule shuts the worker down
             return
         scope = units[0]
         work_unit = self.workqueue.pop(scope)
@@ -50,17 +49,9 @@ class OwnWorkerScheduling(LoadFileScheduling):
     def _reschedule(self, node: Any) -> None:
         if node.shutting_down:
             return
-        if not self._units_for(node):
+        if not self._units_for(node):  # done with its files: its services stop now, not at the end
             node.shutdown()
             return
         if self._pending_of(self.assigned_work[node]) > 2:
             return
         self._assign_work_unit(node)
-
-    def remove_node(self, node: Any) -> str | None:
-        """A worker that ends hands its files back; the own worker's ending lets the others
-        take what it left."""
-        crashed = super().remove_node(node)
-        for other in self.nodes:
-            self._reschedule(other)
-        return crashed
