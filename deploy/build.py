@@ -59,12 +59,15 @@ def _files(root: Path) -> list[Path]:
     )
 
 
+def _compiling_python() -> Path:
+    return RUNTIME_PYTHON if RUNTIME_PYTHON.exists() else Path(sys.executable)
+
+
 def _compile(root: Path) -> None:
     """Precompiled bytecode: /var/task and /opt are read-only on AWS, so nothing is cached there."""
-    python = RUNTIME_PYTHON if RUNTIME_PYTHON.exists() else Path(sys.executable)
     subprocess.run(
         [
-            str(python),
+            str(_compiling_python()),
             "-m",
             "compileall",
             "-q",
@@ -119,15 +122,19 @@ def _inputs_key(*parts: bytes | Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _reuse_or_build(name: str, inputs: str, build: Callable[[], Artifact]) -> Artifact:
-    """The zip built before from the same inputs, else a new build (recorded for next time)."""
-    record = BUILD_DIR / f"{name}.inputs-{inputs}.json"
+def _reuse_or_build(name: str, inputs: Callable[[], str], build: Callable[[], Artifact]) -> Artifact:
+    """The zip built before from the same inputs, else a new build, recorded for next time
+    unless the inputs changed while it ran (an edit during a build)."""
+    key = inputs()
+    record = BUILD_DIR / f"{name}.inputs-{key}.json"
     with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
         known = json.loads(record.read_text())
         path = BUILD_DIR / known["zip"]
         if path.stat().st_size == known["zipped_bytes"]:
             return Artifact(name, path, known["zipped_bytes"], known["unzipped_bytes"])
     artifact = build()
+    if inputs() != key:
+        return artifact
     fields = {
         "zip": artifact.key,
         "zipped_bytes": artifact.zipped_bytes,
@@ -137,10 +144,11 @@ def _reuse_or_build(name: str, inputs: str, build: Callable[[], Artifact]) -> Ar
     return artifact
 
 
-def _compiler() -> bytes:
-    """The Python that compiles the bytecode: its .pyc files are part of the artifact."""
-    python = RUNTIME_PYTHON if RUNTIME_PYTHON.exists() else Path(sys.executable)
-    return f"{python.resolve()}:{python.stat().st_mtime_ns}".encode()
+def _builder() -> bytes:
+    """How an artifact is made: this module's code, and the Python that compiles the bytecode
+    (its .pyc files are part of the artifact)."""
+    python = _compiling_python()
+    return Path(__file__).read_bytes() + f"{python.resolve()}:{python.stat().st_mtime_ns}".encode()
 
 
 def _stage(source: Path, staging: Path) -> Path:
@@ -180,7 +188,7 @@ def build_dependencies_layer(log=print) -> Artifact:
         (staging / ".complete").touch()
     return _reuse_or_build(
         "dependencies-layer",
-        _inputs_key(key.encode(), _compiler()),
+        lambda: _inputs_key(key.encode(), _builder()),
         lambda: _store("dependencies-layer", *deterministic_zip(staging)),
     )
 
@@ -200,7 +208,7 @@ def _staged_zip(name: str, source: Path, staging: Path, zip_root: Path) -> Artif
         return _store(name, *deterministic_zip(zip_root))
 
     return _reuse_or_build(
-        name, _inputs_key(source, _compiler(), str(staging.relative_to(zip_root)).encode()), build
+        name, lambda: _inputs_key(source, _builder(), str(staging.relative_to(zip_root)).encode()), build
     )
 
 

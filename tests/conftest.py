@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from lambda_process_executor import procfs
 from lambda_process_executor.capacity import SURPLUS_IDLE_SECONDS_ENV, CapacitySettings
 from localcloud import census
-from localcloud.processes import ManagedProcess, process_start_time, read_pid_file
+from localcloud.processes import ManagedProcess, ServiceError, process_start_time, read_pid_file
 from localcloud.services import localstack, mongo, spotlight, start_all
 from localcloud.settings import PROJECT_ROOT, Settings
 
@@ -62,12 +63,12 @@ LONGEST_FIRST = (
 )
 
 
-# Files that mostly wait, each on a worker of its own when `make test` runs three (the SAM CLI's
+# Files that mostly wait, on a worker of their own when `make test` runs three (the SAM CLI's
 # fixed polls: tests/support/scheduling.py); the two other workers take every other file.
 OWN_WORKER = ("tests/deployment/test_deploy_aws.py",)
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log):
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """--dist loadfile with three workers or more: OWN_WORKER's files run on the last one alone."""
     workers = config.getoption("numprocesses", None)
     if config.getoption("dist", None) == "loadfile" and isinstance(workers, int) and workers >= 3:
@@ -108,7 +109,10 @@ class SessionServices:
             if name == "localstack":  # its Lambda environments must go with it
                 pid_files = TEST_SETTINGS.lambda_envs_dir.glob("envs/*/*.pid")
                 leftovers = [(f.parent.name, read_pid_file(f)) for f in pid_files]
-            service.stop()
+            try:
+                service.stop()
+            except ServiceError as error:  # the others are still stopped
+                alive.append(f"{name}: {error}")
             alive += [f"{name} pid {pid}"] if pid and process_start_time(pid) else []
             alive += [f"lambda environment {env} pid {p}" for env, p in leftovers
                       if p and process_start_time(p)]  # fmt: skip
@@ -182,7 +186,7 @@ def spotlight_server(session_services) -> str:
 TEST_STACK_ENV = {"CPU_SPIKE_LIMIT": "300000", "GAME_ENGINE_TIMEOUT": "8"}
 
 
-def deployed_timeout_s(deployment, logical_id: str) -> int:
+def deployed_timeout_s(deployment: Any, logical_id: str) -> int:
     """A deployed function's Timeout, as Lambda reports it (the stack's parameter applied)."""
     from localcloud import aws
 

@@ -188,7 +188,8 @@ EXTERNAL = {  # the variable that names a server of each kind that make does not
 
 
 def all_services(settings: Settings) -> dict[str, ManagedProcess]:
-    """The services make runs, in start order; one named explicitly (EXTERNAL) is left out."""
+    """The services make runs (make down stops them in reverse order); one named explicitly
+    (EXTERNAL) is left out."""
     named = {
         "mongo": settings.mongodb_uri,
         "localstack": settings.localstack_endpoint,
@@ -209,6 +210,8 @@ def start_all(services: Mapping[str, ManagedProcess]) -> dict[str, tuple[str | S
             outcome: str | ServiceError = service.start()
         except ServiceError as error:
             outcome = error
+        except Exception as error:  # e.g. its program is missing: the others still count
+            outcome = ServiceError(f"{service.name}: {error}")
         return outcome, time.monotonic() - started
 
     if not services:

@@ -125,3 +125,29 @@ def test_a_function_with_unchanged_inputs_reuses_its_zip_and_any_change_builds_a
     assert zipfile.ZipFile(executable.path).getinfo("app.py").external_attr >> 16 & 0o111
     (source / "app.py").chmod(0o644)
     assert build.build_function("svc") == changed and len(staged) == 3, "back as before: that zip again"
+
+    # without the records, the same inputs are built again into the same bytes (the .pyc too)
+    for record in (tmp_path / "build").glob("*.json"):
+        record.unlink()
+    assert build.build_function("svc") == changed and len(staged) == 4
+
+
+def test_an_edit_while_a_function_builds_is_not_recorded_as_the_old_inputs_zip(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setattr(build, "FUNCTIONS", tmp_path / "functions")
+    source = tmp_path / "functions" / "svc"
+    source.mkdir(parents=True)
+    (source / "app.py").write_text("app = 1\n")
+    stage = build._stage
+
+    def edited_while_staging(*args):
+        (source / "app.py").write_text("app = 2\n")  # saved in an editor as the build starts
+        return stage(*args)
+
+    monkeypatch.setattr(build, "_stage", edited_while_staging)
+    build.build_function("svc")
+    monkeypatch.setattr(build, "_stage", stage)
+    (source / "app.py").write_text("app = 1\n")
+    import zipfile
+
+    assert zipfile.ZipFile(build.build_function("svc").path).read("app.py") == b"app = 1\n"

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from demo.cold_start import force_cold_start
+from deploy.local import Deployment
 from dev.logs import report_of
 from lambda_process_executor import procfs
 from localcloud import aws, census
@@ -38,7 +39,7 @@ def get(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, d
         return error.code, json.loads(error.read() or b"{}")
 
 
-def retire_warm_environments(deployment) -> None:
+def retire_warm_environments(deployment: Deployment) -> None:
     """A configuration change of every function of the stack: the environments that earlier tests
     left warm go (a memory leak's holds up to its MemorySize until the keep-alive ends)."""
     lambda_client = aws.client(TEST_SETTINGS, "lambda")
@@ -64,30 +65,37 @@ def test_a_crowd_at_once_is_served_and_nothing_moves_in_silence(deployed_stack):
 
 def test_mongodb_down_answers_503_fast_and_recovers_without_redeploy(deployed_stack, mongo_server):
     api = deployed_stack.api_url
-    routes = [
-        ("GET", f"{api}/api/v1/users/user_1/balance", None),
-        ("GET", f"{api}/api/v1/users/user_1/history?mode=optimized", None),
-        ("GET", f"{api}/api/v1/analytics/player-metrics/user_1?mode=optimized", None),
-        ("GET", f"{api}/api/v1/analytics/daily-stats?days=1&mode=optimized", None),
-        ("POST", f"{api}/api/v1/spin", {"user_id": "user_1", "bet": 1}),
-    ]
-    # each route on its own thread, at once: every one must answer as below, and the outage's
-    # 2 s server selection timeouts are waited once, not once per route
-    with ThreadPoolExecutor(len(routes)) as pool:
+    by_function = [  # UserServiceFunction, AnalyticsFunction, GameEngineFunction
+        [("GET", f"{api}/api/v1/users/user_1/balance", None),
+         ("GET", f"{api}/api/v1/users/user_1/history?mode=optimized", None)],
+        [("GET", f"{api}/api/v1/analytics/player-metrics/user_1?mode=optimized", None),
+         ("GET", f"{api}/api/v1/analytics/daily-stats?days=1&mode=optimized", None)],
+        [("POST", f"{api}/api/v1/spin", {"user_id": "user_1", "bet": 1})],
+    ]  # fmt: skip
+    routes = [route for group in by_function for route in group]
+    # one thread per function, its routes one after another: each call finds its function's one
+    # warm environment (a concurrent second call would start a cold one), and the outage's 2 s
+    # server selection timeouts are waited per function, not per route
+    with ThreadPoolExecutor(len(by_function)) as pool:
+
+        def each(call):
+            """call(route) for every route, in the routes' order."""
+            done = pool.map(lambda group: [call(route) for route in group], by_function)
+            return [result for group in done for result in group]
+
         # warm: the environments exist with connected clients
-        assert [status for status, _, _ in pool.map(timed_get, routes)] == [200] * len(routes)
+        assert [status for status, _, _ in each(timed_get)] == [200] * len(routes)
         server = mongo(TEST_SETTINGS)
         server.stop()
         try:
-            outage = pool.map(timed_get, routes)
-            for (_, url, _), (status, answer, elapsed) in zip(routes, outage, strict=True):
+            for (_, url, _), (status, answer, elapsed) in zip(routes, each(timed_get), strict=True):
                 assert status == 503, (url, status, answer)
                 assert answer["error"].startswith("database unavailable"), answer
                 assert elapsed < 3.5, f"{url} took {elapsed:.1f} s"
         finally:
             assert server.start() == "started"
         # the drivers' monitors find the server again on their own
-        for (method, url, body), status in zip(routes, pool.map(recovered, routes), strict=True):
+        for (method, url, body), status in zip(routes, each(recovered), strict=True):
             assert status == 200, (url, get(url, method, body))
 
 

@@ -16,25 +16,26 @@ from xdist.scheduler import LoadFileScheduling
 
 class OwnWorkerScheduling(LoadFileScheduling):
     """Whole files in collection order, as --dist loadfile hands them out; the last worker
-    takes only the files in ``own`` and the others never do, unless that worker is gone (then
-    any worker takes them, so no test is left unrun)."""
+    takes only the files in ``own`` and the others never do, unless no worker of the other
+    kind is left (then it takes them, so no test is left unrun)."""
 
     def __init__(self, config: Any, log: Any, own: tuple[str, ...]) -> None:
         super().__init__(config, log)
         self.own = own
-        self.own_worker = f"gw{int(config.getoption('numprocesses')) - 1}"
+        self.own_worker = f"gw{self.numnodes - 1}"
 
     def _is_own_worker(self, node: Any) -> bool:
         return node.workerinput["workerid"] == self.own_worker
 
-    def _own_worker_alive(self) -> bool:
-        return any(self._is_own_worker(node) and not node.shutting_down for node in self.nodes)
+    def _alive(self, own: bool) -> bool:
+        return any(self._is_own_worker(node) == own and not node.shutting_down for node in self.nodes)
 
     def _units_for(self, node: Any) -> list[str]:
-        if self._is_own_worker(node):
-            return [scope for scope in self.workqueue if scope in self.own]
-        alive = self._own_worker_alive()
-        return [scope for scope in self.workqueue if scope not in self.own or not alive]
+        """Its own kind of file first; the other kind too once no worker of that kind is left
+        (xdist shuts down workers beyond the number of files, whichever they are)."""
+        own = self._is_own_worker(node)
+        mine = [scope for scope in self.workqueue if (scope in self.own) == own]
+        return mine or ([] if self._alive(not own) else list(self.workqueue))
 
     def _assign_work_unit(self, node: Any) -> None:
         units = self._units_for(node)
