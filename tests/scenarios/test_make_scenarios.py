@@ -52,8 +52,12 @@ def test_every_scenario_shows_its_expected_signal(deployed_stack):
 def test_the_command_prints_json_and_exits_zero_when_all_signals_are_seen(deployed_stack):
     # after the page was used: a warm game engine still holds six presses' leak. The memory
     # leak's series must start in a new environment, or it is killed before its climb shows.
-    leak = by_id("memory-leak").antipattern
-    assert [scenarios.call(deployed_stack.api_url, leak).status for _ in range(6)] == [200] * 6
+    leak, held = by_id("memory-leak").antipattern, 0
+    for _ in range(14):  # a kill (an environment that held a leak already) starts the count anew
+        held = held + 1 if scenarios.call(deployed_stack.api_url, leak).status == 200 else 0
+        if held == 6:
+            break
+    assert held == 6, "six leaking calls in a row on one warm environment"
     env = os.environ | stack_environment(deployed_stack)
     result = subprocess.run(
         [sys.executable, "-m", "demo.scenarios", "--json",
